@@ -1,0 +1,5 @@
+"""`python -m deem_eval` (used under accelerate launch / torchrun)."""
+
+from .cli import main
+
+main()

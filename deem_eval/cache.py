@@ -1,0 +1,64 @@
+"""SQLite response cache, so an interrupted run resumes without recomputing answered samples.
+
+The key covers everything that can change an answer: the model fingerprint, the task with
+its data and prompt fingerprints, the sample id and the generation settings. A changed
+prompt or checkpoint therefore never hits an old entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+def cache_key(**parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        if self._db is None:
+            return {}
+        keys = list(keys)
+        out: dict[str, Any] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for k, v in self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk):
+                out[k] = json.loads(v)
+        return out
+
+    def put_many(self, items: Mapping[str, Any]) -> None:
+        """Write a batch in one transaction, so a kill leaves either all or none of it."""
+        if self._db is None or not items:
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

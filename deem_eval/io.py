@@ -1,0 +1,90 @@
+"""Reading the JSON, JSON-Lines and CSV files of real benchmark layouts with located errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+
+
+def require(path: Path, expected: str) -> Path:
+    """Return ``path`` if it exists, else a DataError describing the layout that was expected."""
+    if not path.exists():
+        raise DataError(path, "not found", expected=expected)
+    return path
+
+
+def read_json(path: Path, expected: str = "a JSON document") -> Any:
+    require(path, expected)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno, expected=expected) from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(path, "not UTF-8 text", expected=expected) from exc
+
+
+def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a bad line raises naming file and line."""
+    require(path, expected)
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
+            if not isinstance(obj, dict):
+                raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
+            yield lineno, obj
+
+
+def iter_csv(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) with the required columns checked in the header and every row."""
+    expected = "CSV with columns " + ", ".join(columns)
+    require(path, expected)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        absent = [c for c in columns if c not in header]
+        if absent:
+            raise DataError(path, f"header lacks {', '.join(absent)}", line=1, expected=expected)
+        reader.fieldnames = header
+        for row in reader:
+            lineno = reader.line_num
+            if any(row.get(c) is None for c in columns) or None in row:
+                raise DataError(path, "wrong number of fields", line=lineno, expected=expected)
+            yield lineno, {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+
+
+def field(obj: dict[str, Any], key: str, path: Path, line: int | None, kind: type | tuple[type, ...]) -> Any:
+    """obj[key] checked for presence and type, with a located error otherwise."""
+    if key not in obj:
+        raise DataError(path, f"missing key {key!r}", line=line)
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise DataError(path, f"{key!r} is {type(value).__name__}", line=line, expected=names)
+    return value
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

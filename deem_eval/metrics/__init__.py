@@ -1,0 +1,1 @@
+"""Metric implementations shared by tasks (summable state: update / compute / merge)."""

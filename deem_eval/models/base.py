@@ -1,0 +1,92 @@
+"""The model adapter interface.
+
+An adapter wraps one model family. It may support any of three abilities, each optional:
+
+- ``generate``: text for a batch of requests (image + prompt), greedy unless told otherwise;
+- ``score_options``: log-likelihood of each fixed option (yes/no, (a)/(b)) after the prompt
+  and answer prefix, with one forward pass per request;
+- ``generate_images``: images from text prompts (for FID), seeded.
+
+Adapters that can encode an image separately from the question implement
+``encode_images``; the runner then encodes each unique image once per task and passes the
+encoded features in ``Request.image``. Otherwise the runner passes the PIL image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from ..errors import UserError
+from ..samples import Request
+
+
+class ModelAdapter:
+    name: ClassVar[str] = ""
+    supports_masks: ClassVar[bool] = False  # region masks for mask-aware inputs (DEEM)
+
+    def __init__(self, **model_args: str):
+        self.model_args = dict(model_args)
+
+    # ---- identity (cache keys, results.json) -----------------------------------------
+    def fingerprint(self) -> str:
+        """Changes whenever the weights or anything that affects outputs changes."""
+        raise NotImplementedError
+
+    def checkpoint_sha256(self) -> str | None:
+        return None
+
+    def label(self) -> str:
+        """Leaderboard name: the adapter name plus the checkpoint it runs, when one is named."""
+        from pathlib import PurePath
+
+        ref = self.model_args.get("checkpoint") or self.model_args.get("pretrained")
+        return f"{self.name}:{PurePath(ref.rstrip('/')).name}" if ref else self.name
+
+    def versions(self) -> dict[str, str]:
+        return {}
+
+    # ---- abilities --------------------------------------------------------------------
+    @property
+    def can_generate(self) -> bool:
+        return type(self).generate is not ModelAdapter.generate
+
+    @property
+    def can_score_options(self) -> bool:
+        return type(self).score_options is not ModelAdapter.score_options
+
+    @property
+    def can_generate_images(self) -> bool:
+        return type(self).generate_images is not ModelAdapter.generate_images
+
+    @property
+    def can_encode_images(self) -> bool:
+        return type(self).encode_images is not ModelAdapter.encode_images
+
+    def encode_images(self, images: Sequence[Any], masks: Sequence[Any] | None = None) -> list[Any]:
+        raise NotImplementedError
+
+    def generate(self, requests: Sequence[Request]) -> list[str]:
+        raise UserError(f"model {self.name!r} cannot generate text")
+
+    def score_options(self, requests: Sequence[Request]) -> list[list[float]]:
+        raise UserError(f"model {self.name!r} cannot score options from logits")
+
+    def generate_images(self, prompts: Sequence[str], seed: int) -> list[Any]:
+        raise UserError(f"model {self.name!r} cannot generate images")
+
+
+def parse_model_args(spec: str | None) -> dict[str, str]:
+    """'pretrained=path,dtype=float32' -> dict; values may not contain commas."""
+    out: dict[str, str] = {}
+    if not spec:
+        return out
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise UserError(f"--model-args: {item!r} is not of the form key=value")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out

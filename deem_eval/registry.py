@@ -1,0 +1,113 @@
+"""One lazy registry per kind of plugin (tasks, models), filled by decorators and entry points.
+
+Built-in plugins and third-party packages both register through the entry-point groups
+``deem_eval.tasks`` and ``deem_eval.models``: each entry point names a module whose import
+runs the ``@register`` decorators. Nothing is imported until a name is looked up. ``DEEM_EVAL_PLUGINS=mod1,mod2`` imports extra
+plugin modules without packaging them (handy for a local task file).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from .errors import UserError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, group: str, builtin: Iterable[str] = ()):
+        self.kind = kind
+        self.group = group
+        self._builtin = tuple(builtin)
+        self._items: dict[str, T] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._loaded = False
+
+    def register(self, name: str, *, group: str | None = None) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self._items and self._items[name] is not obj:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            if group:
+                members = self._groups.setdefault(group, [])
+                if name not in members:
+                    members.append(name)
+            return obj
+
+        return deco
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        import os
+
+        extra = [m.strip() for m in os.environ.get("DEEM_EVAL_PLUGINS", "").split(",") if m.strip()]
+        for module in (*self._builtin, *extra):
+            importlib.import_module(module)
+        for ep in entry_points(group=self.group):
+            if ep.value in self._builtin:
+                continue
+            try:
+                ep.load()
+            except Exception as exc:  # a broken third-party plugin must not break the harness
+                import warnings
+
+                warnings.warn(f"could not load {self.kind} plugin {ep.name!r} ({ep.value}): {exc}", stacklevel=2)
+
+    def names(self, pattern: str = "*") -> list[str]:
+        self._load()
+        return sorted(n for n in self._items if fnmatch.fnmatchcase(n, pattern))
+
+    def groups(self) -> dict[str, list[str]]:
+        self._load()
+        return {g: list(m) for g, m in sorted(self._groups.items())}
+
+    def get(self, name: str) -> T:
+        self._load()
+        if name not in self._items:
+            known = ", ".join(self.names()) or "none"
+            raise UserError(f"unknown {self.kind} {name!r}; known: {known}")
+        return self._items[name]
+
+    def expand(self, spec: str) -> list[str]:
+        """Turn 'a,b,group,pattern*' into an ordered list of member names without repeats."""
+        self._load()
+        out: list[str] = []
+        for part in (p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            if part in self._groups:
+                names = self._groups[part]
+            elif part in self._items:
+                names = [part]
+            elif any(c in part for c in "*?["):
+                names = self.names(part)
+                if not names:
+                    raise UserError(f"no {self.kind} matches {part!r}")
+            else:
+                self.get(part)  # raises with the list of known names
+                names = []
+            out.extend(n for n in names if n not in out)
+        if not out:
+            raise UserError(f"no {self.kind} given")
+        return out
+
+
+TASKS: Registry = Registry("task", "deem_eval.tasks", builtin=("deem_eval.tasks",))
+MODELS: Registry = Registry("model", "deem_eval.models", builtin=("deem_eval.models",))
+
+
+def register_task(name: str, *, group: str | None = None):
+    """Class decorator: make a Task subclass available as ``name`` (and a member of ``group``)."""
+    return TASKS.register(name, group=group)
+
+
+def register_model(name: str):
+    """Class decorator: make a ModelAdapter subclass available as ``name``."""
+    return MODELS.register(name)

@@ -1,0 +1,72 @@
+"""Tables printed to the terminal (rich): run results, leaderboard, regression deltas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any, ci: list[float] | None = None) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.2f}"
+    if ci:
+        text += f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+    return text
+
+
+def print_results(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"results — {doc.get('model_label') or doc.get('model', '')}".rstrip(" —"))
+    for col in ("task", "n", "errors", "metric", "value [95% CI]"):
+        table.add_column(col)
+    for task, entry in doc["tasks"].items():
+        first = True
+        for metric, value in entry["metrics"].items():
+            table.add_row(
+                task if first else "", str(entry["n"]) if first else "", str(entry["n_errors"]) if first else "",
+                metric, _fmt(value, entry.get("ci95", {}).get(metric)),
+            )
+            first = False
+        if first:
+            table.add_row(task, str(entry["n"]), str(entry["n_errors"]), "-", "-")
+    Console().print(table)
+
+
+def print_leaderboard(df) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    value_cols = [c for c in df.columns if c != "model" and "_ci95_" not in c]
+    table = Table(title="leaderboard (95% CI)")
+    table.add_column("model")
+    for c in value_cols:
+        table.add_column(c, justify="right")
+    for _, row in df.iterrows():
+        cells = [str(row["model"])]
+        for c in value_cols:
+            v = row[c]
+            if v is None or v != v:
+                cells.append("-")
+                continue
+            lo, hi = row.get(f"{c}_ci95_lo"), row.get(f"{c}_ci95_hi")
+            ci = f"\n[{lo:.1f}, {hi:.1f}]" if lo == lo and hi == hi and lo is not None and hi is not None else ""
+            cells.append(f"{v:.2f}{ci}")
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def print_deltas(deltas, tolerance: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .regress import is_drop
+
+    table = Table(title=f"regression check (tolerance {tolerance})")
+    for col in ("task", "metric", "baseline", "current", "delta", ""):
+        table.add_column(col)
+    for d in deltas:
+        flag = "[red]DROP[/]" if is_drop(d, tolerance) else ""
+        table.add_row(d.task, d.metric, f"{d.baseline:.4f}", f"{d.current:.4f}", f"{d.delta:+.4f}", flag)
+    Console().print(table)

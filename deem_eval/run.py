@@ -1,0 +1,179 @@
+"""`deem-eval run`: evaluate one model on a list of tasks and write the run's outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cache import ResponseCache
+from .errors import UserError
+from .evaluation import TaskResult
+from .registry import MODELS, TASKS
+from .results import git_commit, now_iso, package_versions, write_results, write_samples
+from .runner import Distributed, RunSettings, TaskStats, evaluate_task
+from .runtime import cache_dir, set_torch_threads
+from .task import Task, build_config, parse_task_args
+
+
+@dataclass
+class RunOutput:
+    run_dir: Path | None
+    results: dict[str, TaskResult]
+    doc: dict[str, Any] | None
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_tasks(task_spec: str, data_root: Path, task_args: str | None) -> list[Task]:
+    names = TASKS.expand(task_spec)
+    args = parse_task_args(task_args, names)
+    groups = TASKS.groups()
+    per_task: dict[str, dict[str, str]] = {}
+    for prefix, kv in args.items():
+        targets = groups.get(prefix) or [n for n in names if n == prefix or n.startswith(prefix + "_")]
+        if not targets and prefix not in TASKS.names():
+            raise UserError(f"--task-args: {prefix!r} is not a task or group of this run")
+        for t in targets or [prefix]:
+            per_task.setdefault(t, {}).update(kv)
+    tasks = []
+    for name in names:
+        cls = TASKS.get(name)
+        task = cls(data_root, build_config(cls, per_task.get(name, {})))
+        missing = task.missing()
+        if missing:
+            raise UserError(
+                f"task {name}: data not found under {task.data_dir} (missing: {', '.join(missing)}); "
+                f"run `deem-eval tasks {name}` to see the expected layout"
+            )
+        tasks.append(task)
+    return tasks
+
+
+def run_id_for(model: str, model_args: dict[str, str], tasks: list[str], settings: RunSettings) -> str:
+    blob = json.dumps([model, model_args, tasks, settings.scoring, settings.limit, settings.seed], sort_keys=True)
+    stamp = now_iso().replace(":", "").replace("-", "")
+    return f"{stamp}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+def run(
+    model_name: str,
+    model_args: dict[str, str],
+    task_spec: str,
+    data_root: Path,
+    output_dir: Path,
+    settings: RunSettings,
+    use_cache: bool = True,
+    task_args: str | None = None,
+    show_progress: bool = True,
+) -> RunOutput:
+    set_torch_threads()
+    dist = Distributed()
+    tasks = make_tasks(task_spec, data_root, task_args)
+    seed_everything(settings.seed)
+    model = MODELS.get(model_name)(**model_args)
+    cache = ResponseCache(Path(cache_dir()) / "responses.sqlite" if use_cache else None)
+    run_id = run_id_for(model_name, model_args, [t.name for t in tasks], settings)
+    run_dir = output_dir / model_name / run_id
+    settings.image_dir = run_dir / "images"
+    results: dict[str, TaskResult] = {}
+    stats: dict[str, dict[str, Any]] = {}
+    try:
+        for task in tasks:
+            progress = _progress(task.name, show_progress and dist.is_main)
+            with progress as advance:
+                res, st = evaluate_task(task, model, settings, cache, dist, progress=advance)
+            if res is not None:
+                results[task.name] = res
+                stats[task.name] = _stats_entry(st)
+    finally:
+        cache.close()
+    if not dist.is_main:
+        return RunOutput(None, {}, None)
+    header = {
+        "model": model_name,
+        "model_args": model_args,
+        "model_label": model.label(),
+        "checkpoint_sha256": model.checkpoint_sha256(),
+        "created": now_iso(),
+        "versions": package_versions() | model.versions(),
+        "git_commit": git_commit(),
+        "seed": settings.seed,
+        "scoring": settings.scoring,
+        "world_size": dist.world_size,
+        "limit": settings.limit,
+        "batch_size": settings.batch_size,
+        "data_root": str(data_root),
+    }
+    for name, res in results.items():
+        write_samples(run_dir / f"samples_{name}.jsonl", res.records)
+    doc = write_results(run_dir / "results.json", header, results, stats)
+    return RunOutput(run_dir, results, doc)
+
+
+def _stats_entry(st: TaskStats) -> dict[str, Any]:
+    outside = 1.0 - st.model_s / st.wall_s if st.wall_s > 0 else 0.0
+    return {
+        "n_image_encodes": st.n_image_encodes,
+        "n_cached": st.n_cached,
+        "n_computed": st.n_computed,
+        "timing": {"wall_s": round(st.wall_s, 3), "model_s": round(st.model_s, 3), "outside_share": round(outside, 4)},
+    }
+
+
+class _progress:
+    """A rich progress bar with samples/s, or nothing when quiet."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self._p = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} samples/s"),
+            TimeElapsedColumn(),
+            console=_stderr_console(),
+            transient=False,
+        )
+        self._p.start()
+        tid = self._p.add_task(self.label, total=None, rate="-")
+        import time
+
+        t0 = time.perf_counter()
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            rate = done[0] / max(time.perf_counter() - t0, 1e-9)
+            self._p.update(tid, advance=n, rate=f"{rate:.1f}")
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.stop()
+        return False
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(file=sys.stderr)

@@ -1,0 +1,278 @@
+"""The evaluation engine: shard, batch, cache, encode each image once, call the model, score.
+
+One ``evaluate_task`` call streams a task's samples (never holding its images in memory),
+answers them in batches through the model adapter, and returns scored results on rank 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cache import ResponseCache, cache_key
+from .errors import SampleError, UserError
+from .evaluation import Outcome, TaskResult, finalize
+from .models.base import ModelAdapter
+from .samples import Request, Sample
+from .task import Task
+
+
+@dataclass
+class RunSettings:
+    batch_size: int = 8
+    scoring: str = "generate"  # or "logits"
+    limit: int | None = None
+    seed: int = 0
+    n_boot: int = 1000
+    feature_cache_size: int = 1024
+    image_dir: Path | None = None  # where generated images are written (image tasks)
+
+
+@dataclass
+class Timer:
+    model_s: float = 0.0
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.model_s += time.perf_counter() - t0
+
+
+@dataclass
+class TaskStats:
+    n_image_encodes: int = 0
+    n_cached: int = 0
+    n_computed: int = 0
+    wall_s: float = 0.0
+    model_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Distributed:
+    """Rank and gathering; a single process when not launched by accelerate/torchrun."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.rank, self.world_size = 0, 1
+        self._state = None
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            import torch
+            from accelerate import PartialState
+
+            self._state = PartialState(cpu=not torch.cuda.is_available())
+            self.rank, self.world_size = self._state.process_index, self._state.num_processes
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def gather(self, items: list[Any]) -> list[Any]:
+        if self._state is None:
+            return items
+        from accelerate.utils import gather_object
+
+        return gather_object(items)
+
+    def barrier(self) -> None:
+        if self._state is not None:
+            self._state.wait_for_everyone()
+
+
+def mode_for(task: Task, model: ModelAdapter, scoring: str) -> str:
+    """How a task's samples are answered: 'options', 'generate' or 'image'."""
+    if task.output_type == "image":
+        if not model.can_generate_images:
+            raise UserError(f"task {task.name} needs image generation, which model {model.name!r} lacks")
+        return "image"
+    if scoring == "logits" and task.output_type in ("yesno", "options"):
+        if model.can_score_options:
+            return "options"
+        raise UserError(f"--scoring logits: model {model.name!r} cannot score options")
+    if not model.can_generate:
+        if task.output_type in ("yesno", "options") and model.can_score_options:
+            return "options"
+        raise UserError(f"task {task.name} needs text generation, which model {model.name!r} lacks")
+    return "generate"
+
+
+def _batches(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+class TaskRunner:
+    def __init__(self, task: Task, model: ModelAdapter, settings: RunSettings, cache: ResponseCache, dist: Distributed):
+        self.task, self.model, self.s, self.cache, self.dist = task, model, settings, cache, dist
+        self.mode = mode_for(task, model, settings.scoring)
+        self.timer = Timer()
+        self.stats = TaskStats()
+        self._features: OrderedDict[str, Any] = OrderedDict()
+        self._encoded: set[str] = set()
+        self._key_base = dict(
+            model=model.fingerprint(),
+            task=task.name,
+            data=task.data_fingerprint(),
+            prompt=task.prompt_fingerprint(),
+            mode=self.mode,
+            max_new_tokens=task.max_new_tokens,
+            seed=settings.seed if self.mode == "image" else None,
+        )
+
+    # ---- sample stream -------------------------------------------------------------------
+    def my_samples(self) -> Iterator[tuple[int, Sample]]:
+        stream = enumerate(self.task.samples())
+        if self.s.limit is not None:
+            stream = itertools.islice(stream, self.s.limit)
+        for i, sample in stream:
+            if i % self.dist.world_size == self.dist.rank:
+                yield i, sample
+
+    def key(self, sample: Sample) -> str:
+        return cache_key(**self._key_base, sample=sample.id, options=sample.options)
+
+    # ---- images ----------------------------------------------------------------------------
+    def _region_key(self, sample: Sample) -> str:
+        assert sample.image is not None
+        if sample.region is None:
+            return sample.image.key
+        r = sample.region
+        h = hashlib.sha1(repr((r.bbox, r.polygons)).encode()).hexdigest()[:12]
+        return f"{sample.image.key}#{h}"
+
+    def image_input(self, sample: Sample) -> tuple[Any, Any, str | None]:
+        """(image or features, mask, key); raises SampleError for a bad image."""
+        if sample.image is None:
+            return None, None, None
+        key = self._region_key(sample)
+        if key in self._features:
+            self._features.move_to_end(key)
+            return self._features[key], None, key
+        image = sample.image.load()
+        mask = None
+        if sample.region is not None:
+            if self.model.supports_masks:
+                mask = sample.region.mask(image.width, image.height)
+            elif hasattr(self.task, "render_region"):
+                image = self.task.render_region(image, sample.region)
+        if not self.model.can_encode_images:
+            return image, mask, key
+        feats = self.timer.call(self.model.encode_images, [image], [mask])[0]
+        if key not in self._encoded:
+            self._encoded.add(key)
+            self.stats.n_image_encodes += 1
+        self._features[key] = feats
+        if len(self._features) > self.s.feature_cache_size:
+            self._features.popitem(last=False)
+        return feats, None, key
+
+    # ---- answering --------------------------------------------------------------------------
+    def answer(self, batch: list[tuple[int, Sample]]) -> list[tuple[int, Outcome]]:
+        keys = [self.key(s) for _, s in batch]
+        cached = self.cache.get_many(keys)
+        out: dict[int, Outcome] = {}
+        todo: list[tuple[int, Sample, Request, str]] = []
+        fresh: dict[str, Any] = {}
+        for (i, sample), k in zip(batch, keys, strict=True):
+            prompt = self.task.prompt(sample)
+            if k in cached:
+                self.stats.n_cached += 1
+                out[i] = Outcome(sample, prompt, cached[k]["prediction"], cached[k].get("error"))
+                continue
+            req = self.task.request(sample)
+            if self.mode != "image":
+                try:
+                    req.image, req.mask, req.image_key = self.image_input(sample)
+                except SampleError as exc:
+                    out[i] = Outcome(sample, prompt, None, str(exc))
+                    fresh[k] = {"prediction": None, "error": str(exc)}
+                    continue
+            todo.append((i, sample, req, k))
+        if todo:
+            reqs = [t[2] for t in todo]
+            preds = self._predict(reqs, [t[1] for t in todo])
+            for (i, sample, req, k), pred in zip(todo, preds, strict=True):
+                out[i] = Outcome(sample, req.prompt, pred)
+                fresh[k] = {"prediction": pred, "error": None}
+            self.stats.n_computed += len(todo)
+        self.cache.put_many(fresh)
+        return sorted(out.items(), key=lambda kv: kv[0])
+
+    def _predict(self, reqs: list[Request], samples: list[Sample]) -> list[str]:
+        if self.mode == "options":
+            scores = self.timer.call(self.model.score_options, reqs)
+            return [r.options[max(range(len(sc)), key=sc.__getitem__)] for r, sc in zip(reqs, scores, strict=True)]
+        if self.mode == "generate":
+            return list(self.timer.call(self.model.generate, reqs))
+        images = self.timer.call(self.model.generate_images, [s.question for s in samples], self.s.seed)
+        assert self.s.image_dir is not None, "image tasks need an image_dir"
+        self.s.image_dir.mkdir(parents=True, exist_ok=True)
+        names = []
+        for s, im in zip(samples, images, strict=True):
+            name = hashlib.sha1(s.id.encode()).hexdigest()[:16] + ".png"
+            im.save(self.s.image_dir / name)
+            names.append(str(self.s.image_dir / name))
+        return names
+
+    def run(self, progress: Callable[[int], None] | None = None) -> list[tuple[int, Outcome]]:
+        t0 = time.perf_counter()
+        results: list[tuple[int, Outcome]] = []
+        for batch in _batches(self.my_samples(), self.s.batch_size):
+            results.extend(self.answer(batch))
+            if progress:
+                progress(len(batch))
+        self.stats.wall_s = time.perf_counter() - t0
+        self.stats.model_s = self.timer.model_s
+        return results
+
+
+def evaluate_task(
+    task: Task,
+    model: ModelAdapter,
+    settings: RunSettings,
+    cache: ResponseCache,
+    dist: Distributed,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[TaskResult | None, TaskStats]:
+    """Run one task on this rank, gather on rank 0 and score there (other ranks get None)."""
+    runner = TaskRunner(task, model, settings, cache, dist)
+    local = runner.run(progress)
+    payload = [(i, o.sample.id, o.prediction, o.error) for i, o in local]
+    stats = [runner.stats]
+    gathered = dist.gather(payload)
+    all_stats = dist.gather(stats)
+    if not dist.is_main:
+        return None, runner.stats
+    seen: dict[int, tuple[str, str | None, str | None]] = {}
+    for i, sid, pred, err in gathered:
+        seen.setdefault(i, (sid, pred, err))  # a sample appears once per rank at most; keep one
+    by_index = dict(local) if dist.world_size == 1 else None
+    outcomes: list[Outcome] = []
+    if by_index is not None:
+        outcomes = [by_index[i] for i in sorted(by_index)]
+    else:
+        # Rank 0 re-reads the sample stream to pair gathered predictions with their samples.
+        stream = enumerate(task.samples())
+        if settings.limit is not None:
+            stream = itertools.islice(stream, settings.limit)
+        for i, sample in stream:
+            sid, pred, err = seen[i]
+            assert sid == sample.id, f"sample order differs across ranks at {i}: {sid} != {sample.id}"
+            outcomes.append(Outcome(sample, task.prompt(sample), pred, err))
+    merged = TaskStats(
+        n_image_encodes=sum(s.n_image_encodes for s in all_stats),
+        n_cached=sum(s.n_cached for s in all_stats),
+        n_computed=sum(s.n_computed for s in all_stats),
+        wall_s=max(s.wall_s for s in all_stats),
+        model_s=max(s.model_s for s in all_stats),
+    )
+    result = finalize(task, outcomes, n_boot=settings.n_boot, seed=settings.seed)
+    return result, merged

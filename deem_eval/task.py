@@ -1,0 +1,182 @@
+"""The Task interface: a small typed object per benchmark.
+
+A task knows where its data lives under a data root and which files it expects, how to
+stream samples, how to build a prompt, how to score one prediction and how to aggregate
+per-sample scores into metrics. Task options come from ``--task-args name.key=value`` and
+are validated against the task's ``Config`` dataclass at load time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from .errors import UserError
+from .samples import Request, Sample
+
+OutputType = Literal["yesno", "options", "generate", "image"]
+
+
+@dataclasses.dataclass
+class TaskConfig:
+    """Options every task accepts; subclasses add their own fields."""
+
+
+class Task:
+    name: ClassVar[str] = ""
+    folder: ClassVar[str] = ""  # sub-folder of the data root
+    expected: ClassVar[tuple[str, ...]] = ()  # files/folders relative to folder, for `deem-eval tasks`
+    source: ClassVar[str] = ""  # one line: where the public data comes from
+    metrics: ClassVar[tuple[str, ...]] = ()
+    headline: ClassVar[str] = "accuracy"  # the metric shown on the leaderboard
+    output_type: ClassVar[OutputType] = "generate"
+    prompt_template: ClassVar[str] = "{image}{question}"
+    answer_prefix: ClassVar[str] = ""
+    max_new_tokens: ClassVar[int] = 16
+    Config: ClassVar[type[TaskConfig]] = TaskConfig
+
+    def __init__(self, data_root: Path, config: TaskConfig | None = None):
+        self.data_root = Path(data_root)
+        self.config = config if config is not None else self.Config()
+
+    # ---- data -------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.data_root / self.folder
+
+    def missing(self) -> list[str]:
+        """Expected files or folders that are absent (empty list when the data is found)."""
+        return [e for e in self.expected if not (self.data_dir / e).exists()]
+
+    def samples(self) -> Iterator[Sample]:
+        """Stream samples in a fixed order; raise DataError for malformed input."""
+        raise NotImplementedError
+
+    def data_fingerprint(self) -> str:
+        """Hash of the expected files' names, sizes and mtimes (cheap, changes when data changes)."""
+        h = hashlib.sha256()
+        for rel in self.expected:
+            p = self.data_dir / rel
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}".encode())
+            elif p.is_dir():
+                h.update(f"{rel}/:{sum(1 for _ in p.iterdir())}".encode())
+        return h.hexdigest()[:16]
+
+    # ---- prompting --------------------------------------------------------------------
+    def prompt(self, sample: Sample) -> str:
+        from .samples import IMAGE_TOKEN
+
+        return self.prompt_template.format(image=IMAGE_TOKEN, question=sample.question)
+
+    def prompt_fingerprint(self) -> str:
+        blob = json.dumps(
+            {"template": self.prompt_template, "prefix": self.answer_prefix, "max_new": self.max_new_tokens},
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def request(self, sample: Sample) -> Request:
+        return Request(
+            sample_id=sample.id,
+            prompt=self.prompt(sample),
+            image_key=sample.image.key if sample.image else None,
+            options=sample.options,
+            answer_prefix=self.answer_prefix,
+            max_new_tokens=self.max_new_tokens,
+        )
+
+    # ---- scoring ----------------------------------------------------------------------
+    def score(self, sample: Sample, prediction: str) -> dict[str, Any]:
+        """Per-sample record fields; must include ``score`` (float, or None for corpus-level metrics)."""
+        raise NotImplementedError
+
+    def stats(self, record: dict[str, Any]) -> dict[str, float]:
+        """Summable sufficient statistics of one scored record (torchmetrics-style state).
+
+        Sums of these over records (or over ranks) are all ``compute`` needs, which makes
+        aggregation across processes and the bootstrap exact and cheap.
+        """
+        raise NotImplementedError
+
+    def compute(self, totals: Mapping[str, Any]) -> dict[str, Any]:
+        """Metrics from summed statistics; must also work element-wise on numpy arrays (bootstrap)."""
+        raise NotImplementedError
+
+    def prepare(self, records: list[dict[str, Any]]) -> None:
+        """Hook for corpus-level scorers (captions, FID) to fill per-record fields before ``stats``."""
+
+    def bootstrap_units(self, records: Sequence[dict[str, Any]]) -> list[list[int]]:
+        """Groups of record indices resampled together (default: each record alone)."""
+        return [[i] for i in range(len(records))]
+
+    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
+        from .bootstrap import sum_stats
+
+        totals = sum_stats([self.stats(r) for r in records])
+        return {k: float(v) for k, v in self.compute(totals).items()}
+
+    def confidence_intervals(
+        self, records: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
+    ) -> dict[str, list[float]]:
+        """95% percentile bootstrap over ``bootstrap_units`` (fixed seed)."""
+        from .bootstrap import bootstrap_ci
+
+        return bootstrap_ci(self, records, n_boot=n_boot, seed=seed)
+
+
+def parse_task_args(spec: str | None, task_names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """'mmvp.original_labels=true,fid.inception=/p' -> {'mmvp': {...}}; prefixes may be groups' members."""
+    out: dict[str, dict[str, str]] = {}
+    if not spec:
+        return out
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise UserError(f"--task-args: {item!r} is not of the form task.key=value")
+        lhs, value = item.split("=", 1)
+        task, key = lhs.split(".", 1)
+        out.setdefault(task, {})[key] = value
+    return out
+
+
+def build_config(task_cls: type[Task], args: dict[str, str]) -> TaskConfig:
+    """Validate string task args against the task's Config dataclass (types coerced, unknown keys rejected)."""
+    cfg_cls = task_cls.Config
+    fields = {f.name: f for f in dataclasses.fields(cfg_cls)}
+    kwargs: dict[str, Any] = {}
+    for key, raw in args.items():
+        if key not in fields:
+            known = ", ".join(fields) or "none"
+            raise UserError(f"task {task_cls.name}: unknown option {key!r} (known: {known})")
+        kwargs[key] = coerce(raw, fields[key].type, f"{task_cls.name}.{key}")
+    return cfg_cls(**kwargs)
+
+
+def coerce(raw: str, typ: Any, what: str) -> Any:
+    t = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    t = t.replace(" ", "")
+    try:
+        if t.startswith("bool"):
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if t.startswith("int"):
+            return int(raw)
+        if t.startswith("float"):
+            return float(raw)
+    except ValueError as exc:
+        raise UserError(f"{what}: cannot read {raw!r} as {t}") from exc
+    if raw.lower() in ("none", "null") and "None" in t:
+        return None
+    return raw
