@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 
 .PHONY: venv demo test lint checkpoints baseline clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1

@@ -119,7 +119,11 @@ def models_cmd() -> None:
     for col in ("model", "generate", "score options", "generate images", "region masks", "about"):
         table.add_column(col)
     for name in MODELS.names():
-        cls = MODELS.get(name)
+        try:
+            cls = MODELS.get(name)
+        except UserError as exc:
+            table.add_row(name, "?", "?", "?", "?", f"unavailable: {exc}")
+            continue
         base = cls.__mro__[-2]  # ModelAdapter
 
         def has(attr: str, cls=cls, base=base) -> str:

@@ -20,10 +20,11 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, group: str, builtin: Iterable[str] = ()):
+    def __init__(self, kind: str, group: str, builtin: Iterable[str] = (), lazy: dict[str, str] | None = None):
         self.kind = kind
         self.group = group
         self._builtin = tuple(builtin)
+        self._lazy = dict(lazy or {})  # name -> module imported only when that name is used
         self._items: dict[str, T] = {}
         self._groups: dict[str, list[str]] = {}
         self._loaded = False
@@ -33,6 +34,8 @@ class Registry(Generic[T]):
             if name in self._items and self._items[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             self._items[name] = obj
+            if isinstance(obj, type) and not getattr(obj, "name", None):
+                obj.name = name  # type: ignore[attr-defined]
             if group:
                 members = self._groups.setdefault(group, [])
                 if name not in members:
@@ -62,7 +65,7 @@ class Registry(Generic[T]):
 
     def names(self, pattern: str = "*") -> list[str]:
         self._load()
-        return sorted(n for n in self._items if fnmatch.fnmatchcase(n, pattern))
+        return sorted(n for n in {**self._lazy, **self._items} if fnmatch.fnmatchcase(n, pattern))
 
     def groups(self) -> dict[str, list[str]]:
         self._load()
@@ -70,6 +73,11 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         self._load()
+        if name not in self._items and name in self._lazy:
+            try:
+                importlib.import_module(self._lazy[name])
+            except ImportError as exc:
+                raise UserError(f"{self.kind} {name!r} could not be loaded: {exc}") from exc
         if name not in self._items:
             known = ", ".join(self.names()) or "none"
             raise UserError(f"unknown {self.kind} {name!r}; known: {known}")
@@ -84,7 +92,7 @@ class Registry(Generic[T]):
                 continue
             if part in self._groups:
                 names = self._groups[part]
-            elif part in self._items:
+            elif part in self._items or part in self._lazy:
                 names = [part]
             elif any(c in part for c in "*?["):
                 names = self.names(part)
@@ -100,7 +108,11 @@ class Registry(Generic[T]):
 
 
 TASKS: Registry = Registry("task", "deem_eval.tasks", builtin=("deem_eval.tasks",))
-MODELS: Registry = Registry("model", "deem_eval.models", builtin=("deem_eval.models",))
+MODELS: Registry = Registry(
+    "model",
+    "deem_eval.models",
+    lazy={"deem": "deem_eval.models.deem", "hf-vlm": "deem_eval.models.hf_vlm"},
+)
 
 
 def register_task(name: str, *, group: str | None = None):

@@ -129,11 +129,18 @@ class TaskRunner:
 
     # ---- sample stream -------------------------------------------------------------------
     def my_samples(self) -> Iterator[tuple[int, Sample]]:
+        """This rank's share: runs of consecutive samples on the same image go to one rank,
+        so an image asked about several times (POPE: six) is encoded by one process only."""
         stream = enumerate(self.task.samples())
         if self.s.limit is not None:
             stream = itertools.islice(stream, self.s.limit)
+        unit, last_key = -1, object()
         for i, sample in stream:
-            if i % self.dist.world_size == self.dist.rank:
+            key = sample.image.key if sample.image is not None else None
+            if key is None or key != last_key:
+                unit += 1
+            last_key = key
+            if unit % self.dist.world_size == self.dist.rank:
                 yield i, sample
 
     def key(self, sample: Sample) -> str:

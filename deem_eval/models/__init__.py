@@ -1,3 +1,1 @@
-"""Built-in model adapters; importing this module registers them."""
-
-from . import deem, hf_vlm  # noqa: F401
+"""Model adapters. The registry imports an adapter's module only when its name is used."""

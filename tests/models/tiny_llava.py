@@ -1,0 +1,150 @@
+"""A tiny LLaVA-1.5-style model built from configs alone, saved like a Hugging Face checkpoint.
+
+Tests need a real image-text-to-text model that loads offline through AutoProcessor and
+AutoModelForImageTextToText. This builds one in well under a second: a 2-layer CLIP vision
+tower (32 px images, 8 px patches), a 2-layer Llama, a word-level tokenizer whose vocabulary is
+written here, a CLIP image processor and a LLaVA processor with a LLaVA-1.5 style chat template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+IMAGE_SIZE = 32
+PATCH_SIZE = 8
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+
+# LLaVA-1.5 conversation format: "USER: <image>\n{text} ASSISTANT:". Content parts are rendered
+# in the order given, so a prompt may place the image between two pieces of text.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ message['role'].upper() + ': ' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}{{ '<image>\n' }}{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}"
+    "{% if message['role'] == 'assistant' %}{{ '</s>' }}{% endif %}{{ ' ' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+)
+
+_WORDS = """
+user assistant system based on the image please answer question is are there a an in this that
+of yes no or and not main object photo picture what which how many color colour shape size
+left right top bottom middle center front behind above below next to with without
+one two three four five six seven eight nine ten
+dog cat car person bus truck bird horse sheep cow bottle chair cup table tree
+red green blue yellow black white orange purple pink brown gray grey
+circle square triangle star heart arrow round small large big
+do does see can you describe caption short sentence letter option options correct
+open closed up down facing direction count number
+""".split()
+_PUNCT = list(".,:;?!()'\"-/[]")
+
+
+def vocabulary() -> list[str]:
+    """Special tokens first (fixed ids 0-4), then words, digits and punctuation, no repeats."""
+    out: list[str] = []
+    for tok in [*SPECIAL_TOKENS, *_WORDS, *"0123456789", *_PUNCT]:
+        if tok not in out:
+            out.append(tok)
+    return out
+
+
+def build_tokenizer():
+    """A lowercasing word-level tokenizer that prepends <s>, with <image> as a special token."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(vocabulary())}
+    tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    tok.add_special_tokens(SPECIAL_TOKENS)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image>"},
+        padding_side="left",
+    )
+
+
+def build_processor():
+    """LlavaProcessor: CLIP preprocessing at 32 px plus the tokenizer and chat template."""
+    from transformers import CLIPImageProcessor, LlavaProcessor
+
+    image_processor = CLIPImageProcessor(
+        size={"shortest_edge": IMAGE_SIZE},
+        crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+    )
+    return LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=build_tokenizer(),
+        patch_size=PATCH_SIZE,
+        vision_feature_select_strategy="default",
+        chat_template=CHAT_TEMPLATE,
+        num_additional_image_tokens=1,  # the CLS token of the CLIP tower, dropped by "default"
+    )
+
+
+def build_model(vocab_size: int, image_token_id: int, seed: int = 0):
+    """LlavaForConditionalGeneration with seeded random weights (large enough init for clear argmaxes)."""
+    import torch
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=IMAGE_SIZE,
+        patch_size=PATCH_SIZE,
+        projection_dim=32,
+    )
+    text = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        initializer_range=0.2,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
+        tie_word_embeddings=False,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=image_token_id,
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-2,
+        projector_hidden_act="gelu",
+    )
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config).eval()
+    model.generation_config.bos_token_id = 1
+    model.generation_config.eos_token_id = 2
+    model.generation_config.pad_token_id = 3
+    return model
+
+
+def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
+    """Write a tiny LLaVA (weights as safetensors, processor, chat template) to ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    processor = build_processor()
+    vocab = vocabulary()
+    model = build_model(len(vocab), vocab.index("<image>"), seed=seed)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir

@@ -1,0 +1,38 @@
+"""Helpers shared by the task tests: fixture location and predictions files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from deem_eval.evaluation import TaskResult
+from deem_eval.registry import TASKS
+from deem_eval.scoring import score_file
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def write_predictions(path: Path, predictions: dict[str, str]) -> Path:
+    path.write_text("".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in predictions.items()))
+    return path
+
+
+def score(task: str, predictions: dict[str, str], tmp_path: Path, root: Path = FIXTURES,
+          task_args: dict[str, str] | None = None) -> TaskResult:
+    """Score through ``score_file`` (what ``deem-eval score`` runs) and check every sample was scored."""
+    result, missing, unknown = score_file(task, write_predictions(tmp_path / "preds.jsonl", predictions), root, task_args)
+    assert missing == [] and unknown == []
+    return result
+
+
+def copy_fixture(folder: str, tmp_path: Path) -> Path:
+    """A private copy of one fixture folder under a fresh data root (for tests that edit files)."""
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURES / folder, root / folder)
+    return root
+
+
+def task(name: str, root: Path = FIXTURES, **config):
+    cls = TASKS.get(name)
+    return cls(root, cls.Config(**config))

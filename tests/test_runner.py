@@ -1,0 +1,93 @@
+"""The engine end to end on the toy task/model: outputs, encode-once, cache, batching, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import tests.plugins.toy as toy
+from deem_eval.run import run
+from deem_eval.runner import RunSettings
+
+
+def _run(root: Path, out: Path, **kw):
+    settings = RunSettings(
+        batch_size=kw.pop("batch_size", 4), scoring=kw.pop("scoring", "generate"),
+        limit=kw.pop("limit", None), n_boot=200,
+    )
+    return run("toy-model", kw.pop("model_args", {}), "toy_yesno", root, out, settings,
+               use_cache=kw.pop("use_cache", True), show_progress=False)
+
+
+def test_outputs_schema_and_metrics(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data")
+    out = _run(root, tmp_path / "runs")
+    doc = json.loads((out.run_dir / "results.json").read_text())
+    for key in ("model", "model_args", "checkpoint_sha256", "created", "versions", "git_commit", "seed",
+                "scoring", "world_size", "tasks"):
+        assert key in doc
+    entry = doc["tasks"]["toy_yesno"]
+    # 6 images x 3 questions; the third question of every image is answered wrongly by design.
+    assert entry["n"] == 18 and entry["n_errors"] == 0
+    assert entry["metrics"]["accuracy"] == pytest.approx(100 * 12 / 18, abs=1e-3)
+    lo, hi = entry["ci95"]["accuracy"]
+    assert lo <= entry["metrics"]["accuracy"] <= hi
+    assert entry["n_image_encodes"] == 6
+    lines = [json.loads(x) for x in (out.run_dir / "samples_toy_yesno.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in lines] == [str(i) for i in range(1, 19)]
+    assert set(lines[0]) == {"id", "prompt", "prediction", "target", "score", "error"}
+    assert lines[0]["prompt"] == "<image>Is this red? (0) Answer yes or no."
+
+
+def test_batch_size_and_scoring_invariance(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data")
+    preds = {}
+    for bs in (1, 8):
+        for scoring in ("generate", "logits"):
+            out = _run(root, tmp_path / f"runs{bs}{scoring}", batch_size=bs, scoring=scoring, use_cache=False)
+            preds[bs, scoring] = [r["score"] for r in out.results["toy_yesno"].records]
+    assert preds[1, "generate"] == preds[8, "generate"] == preds[1, "logits"] == preds[8, "logits"]
+
+
+def test_cache_hit_miss_and_invalidation(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data")
+    calls = tmp_path / "calls.txt"
+    args = {"calls_file": str(calls)}
+    first = _run(root, tmp_path / "runs", model_args=dict(args))
+    n_first = len(calls.read_text().splitlines())
+    assert n_first == 18
+    second = _run(root, tmp_path / "runs", model_args=dict(args))
+    assert len(calls.read_text().splitlines()) == n_first  # all hits
+    assert second.doc["tasks"]["toy_yesno"]["n_cached"] == 18
+    assert second.doc["tasks"]["toy_yesno"]["metrics"] == first.doc["tasks"]["toy_yesno"]["metrics"]
+    # A different model fingerprint never hits old entries.
+    _run(root, tmp_path / "runs", model_args=dict(args, version="2"))
+    assert len(calls.read_text().splitlines()) == 2 * n_first
+    # A changed prompt template never hits old entries either.
+    old = toy.ToyYesNo.prompt_template
+    try:
+        toy.ToyYesNo.prompt_template = "{image}{question} Say yes or no."
+        _run(root, tmp_path / "runs", model_args=dict(args))
+    finally:
+        toy.ToyYesNo.prompt_template = old
+    assert len(calls.read_text().splitlines()) == 3 * n_first
+
+
+def test_corrupt_image_is_a_sample_error_not_a_swap(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data", corrupt=1)
+    out = _run(root, tmp_path / "runs")
+    entry = out.doc["tasks"]["toy_yesno"]
+    assert entry["n"] == 18 and entry["n_errors"] == 3
+    bad = [r for r in out.results["toy_yesno"].records if r["error"]]
+    assert [r["id"] for r in bad] == ["4", "5", "6"]
+    assert all("img_1.png" in r["error"] and r["prediction"] is None for r in bad)
+    # The 15 good samples are scored as usual: 10 right.
+    assert entry["metrics"]["accuracy"] == pytest.approx(100 * 10 / 15, abs=1e-3)
+
+
+def test_limit(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data")
+    out = _run(root, tmp_path / "runs", limit=5)
+    assert out.doc["tasks"]["toy_yesno"]["n"] == 5
