@@ -15,9 +15,9 @@ def resolve_data_root(arg: str | Path | None) -> Path:
         if not root.is_dir():
             raise UserError(f"data root {root} is not a folder")
         return root
-    from .builders.world import ensure_world
+    from .default_data import default_data_root
 
-    return ensure_world()
+    return default_data_root()
 
 
 def inside(root: Path, rel: str, what: str, file: Path, line: int | None = None) -> Path:

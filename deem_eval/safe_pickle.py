@@ -7,6 +7,10 @@ refusing all of them leaves only the opcodes that build containers and scalars. 
 loading, the result is walked to make sure it holds nothing but dict, list, tuple, str,
 bytes, int, float, bool and None (sets and bytearrays, which need no import, are refused
 too). Python 2 ``str`` objects are decoded as UTF-8, as the RefCOCO pickles need.
+
+One import is admitted: Python 3 writes ``bytes`` under protocols 0-2 as a call of
+``_codecs.encode(text, "latin1")``; that name resolves to a function that only accepts
+exactly those arguments and returns the bytes.
 """
 
 from __future__ import annotations
@@ -29,8 +33,16 @@ class _Refused(Exception):
         self.what = what
 
 
+def _latin1_bytes(text: Any, encoding: Any = None) -> bytes:
+    if not isinstance(text, str) or encoding != "latin1":
+        raise _Refused(f"_codecs.encode with arguments other than (str, 'latin1'): {type(text).__name__}, {encoding!r}")
+    return text.encode("latin1")
+
+
 class _PlainUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:  # noqa: D401 - pickle API
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         raise _Refused(f"{module}.{name}")
 
     def persistent_load(self, pid: Any) -> Any:

@@ -103,7 +103,12 @@ class PairedAccuracy:
         )
 
     def state(self) -> dict[str, float]:
-        return {"n": self.n, "correct": self.correct, "pairs": self.pairs, "pairs_correct": self.pairs_correct}
+        return {
+            "n": self.n,
+            "correct": self.correct,
+            "pairs": self.pairs,
+            "pairs_correct": self.pairs_correct,
+        }
 
     def compute(self) -> dict[str, float]:
         return {k: float(v) for k, v in paired_accuracy_metrics(self.state()).items()}

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..bootstrap import safe_div
 
-PUNCTUATION = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")
+PUNCTUATION = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")  # fmt: skip
 NUMBER_WORDS = {
     "none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
@@ -73,10 +73,8 @@ def process_punctuation(text: str) -> str:
     out = text
     keep_glued = _COMMA_BETWEEN_DIGITS.search(text) is not None
     for p in PUNCTUATION:
-        if p + " " in text or " " + p in text or keep_glued:
-            out = out.replace(p, "")
-        else:
-            out = out.replace(p, " ")
+        touches_space = p + " " in text or " " + p in text
+        out = out.replace(p, "" if touches_space or keep_glued else " ")
     return _PERIOD.sub("", out, count=_PERIOD_MAX_REPLACEMENTS)
 
 
