@@ -32,5 +32,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_eval.py
 
+# Retrain every bundled checkpoint from scratch on the built-in world (fixed seeds).
+checkpoints: $(STAMP)
+	$(BIN)/python -m deem_model.train.pipeline --out deem_model/checkpoints
+
+# Refresh the CI regression baseline deliberately (deem-tiny on the small world).
+baseline: $(STAMP)
+	$(BIN)/python -m deem_eval.baseline --write results/baseline_small.json
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -72,7 +72,7 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
         records.append(rec)
     task.prepare(scored)
     metrics = task.aggregate(scored) if scored else {}
-    ci = task.confidence_intervals(scored, n_boot=n_boot, seed=seed) if scored else {}
+    ci = task.confidence_intervals(scored, n_boot=n_boot, seed=seed) if scored and n_boot > 0 else {}
     for rec in scored:
         rec.pop("_sample", None)
     return TaskResult(

@@ -185,9 +185,13 @@ class HFVLMAdapter(ModelAdapter):
         n_marks = len(pieces) - 1
         has_image = req.image is not None
         if n_marks > 1:
-            raise SampleError(f"sample {req.sample_id}: prompt has {n_marks} {IMAGE_TOKEN} marks for one image")
+            raise SampleError(
+                f"sample {req.sample_id}: prompt has {n_marks} {IMAGE_TOKEN} marks for one image"
+            )
         if n_marks and not has_image:
-            raise SampleError(f"sample {req.sample_id}: prompt has {IMAGE_TOKEN} but the request has no image")
+            raise SampleError(
+                f"sample {req.sample_id}: prompt has {IMAGE_TOKEN} but the request has no image"
+            )
         content: list[dict[str, str]] = []
         if has_image and not n_marks:
             content.append({"type": "image"})  # LLaVA convention: image before the text
@@ -229,7 +233,9 @@ class HFVLMAdapter(ModelAdapter):
         """Per request: its features (encoding any PIL images in one call), or None."""
         import torch
 
-        raw = [(i, r.image) for i, r in enumerate(reqs) if r.image is not None and not torch.is_tensor(r.image)]
+        raw = [
+            (i, r.image) for i, r in enumerate(reqs) if r.image is not None and not torch.is_tensor(r.image)
+        ]
         encoded = dict(zip([i for i, _ in raw], self.encode_images([im for _, im in raw]), strict=True))
         return [encoded.get(i, r.image) for i, r in enumerate(reqs)]
 
@@ -248,7 +254,9 @@ class HFVLMAdapter(ModelAdapter):
             for t, f in zip(texts, images, strict=True):
                 if f is not None and not torch.is_tensor(f):
                     raise SampleError("image features expected; got an unencoded image")
-                expanded.append(t if f is None else t.replace(self.image_token, self.image_token * f.shape[0], 1))
+                expanded.append(
+                    t if f is None else t.replace(self.image_token, self.image_token * f.shape[0], 1)
+                )
             enc = self._tokenize(expanded)
             ids = enc["input_ids"].to(self.device)
             attn = enc["attention_mask"].to(self.device)
@@ -382,4 +390,3 @@ def _snapshot_dir(repo_id: str, offline: bool) -> Path | None:
     except (OSError, ValueError):
         return None
     return Path(path).parent if path else None
-
