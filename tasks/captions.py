@@ -87,7 +87,8 @@ class CaptionTask(Task):
         return {k: metrics[k] for k in METRIC_NAMES}
 
 
-def _sentences(obj: dict[str, Any], key: str, path: Path, where: str) -> list[str]:
+def reference_sentences(obj: dict[str, Any], key: str, path: Path, where: str) -> list[str]:
+    """The ``key`` strings of ``obj["sentences"]`` (Karpathy ``raw``, RefCOCOg ``sent``), checked."""
     sents = obj.get("sentences")
     if not isinstance(sents, list) or not sents:
         raise DataError(path, f"{where}: 'sentences' must be a non-empty list", expected="sentences: [{raw, ...}]")
@@ -152,7 +153,7 @@ class CocoCaptionTask(CaptionTask):
             image_path = inside(image_root, rel, "image path", path)
             yield Sample(
                 id=sid,
-                target=_sentences(img, "raw", path, where),
+                target=reference_sentences(img, "raw", path, where),
                 image=ImageRef(key=f"coco_caption/{rel}", path=image_path),
                 meta={"imgid": img.get("imgid")},
             )

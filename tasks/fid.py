@@ -9,8 +9,12 @@ one image per prompt (the caption), saves it as a PNG and uses the file's path a
 prediction, so ``deem-eval score`` can re-score a run from its samples file. Relative paths are resolved against ``fid_coco.generated_dir`` when given,
 else against the working directory. A missing or undecodable image is a per-sample error.
 
-The metric is FID when Inception weights are available locally, else the Fréchet distance
-on offline pixel features, reported as ``fd_pixels`` (see :mod:`deem_eval.metrics.fid`).
+The metric is FID when Inception weights are available locally, else the Fréchet distance on
+another named extractor: the image embeddings of an open_clip model given by
+``fid_coco.clip_model`` / ``fid_coco.clip_pretrained`` (``fd_clip``), or offline pixel
+features (``fd_pixels``); see :mod:`deem_eval.metrics.fid`. With a CLIP model, ``clip_score``
+(100 · max(cos, 0) between each generated image and its caption) is reported too, and each
+record's ``score`` is its CLIP score.
 The generated set is compared with the reference images of the same samples. The 95%
 interval resamples caption/image pairs; every resample costs a full Fréchet distance, so it
 uses ``fid_coco.n_boot`` resamples (default 50) rather than the usual 1000.
@@ -28,7 +32,14 @@ import numpy as np
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import read_json
-from deem_eval.metrics.fid import build_extractor, extractor_metric, frechet_distance_features
+from deem_eval.metrics.fid import (
+    ClipFeatures,
+    build_extractor,
+    choose_extractor,
+    clip_scores,
+    clip_spec,
+    frechet_distance_features,
+)
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task, TaskConfig
@@ -42,7 +53,9 @@ LAYOUT = (
 @dataclasses.dataclass
 class FidCocoConfig(TaskConfig):
     inception: str | None = None  # Inception weights: clean-fid .pt (TorchScript) or torch-fidelity .pth
-    extractor: str = "auto"  # auto | inception | pixels
+    extractor: str = "auto"  # auto | inception | clip | pixels
+    clip_model: str | None = None  # open_clip model name, for fd_clip and clip_score
+    clip_pretrained: str | None = None  # its local weights file (or a cached open_clip tag)
     generated_dir: str | None = None  # base folder for relative prediction paths
     n_boot: int = 50  # bootstrap resamples for the interval (each is a full Fréchet distance)
     batch_size: int = 32
@@ -73,7 +86,7 @@ class FidCocoTask(Task):
         "COCO 2014 val captions (annotations/captions_val2014.json, or a 30k subset in the same format) "
         "and the matching images, cocodataset.org"
     )
-    metrics = ("fid", "fd_pixels")
+    metrics = ("fid", "fd_clip", "fd_pixels", "clip_score")
     headline = "fid"
     output_type = "image"
     prompt_template = "{question}"
@@ -81,9 +94,13 @@ class FidCocoTask(Task):
 
     def __init__(self, data_root: Path, config: TaskConfig | None = None):
         super().__init__(data_root, config)
-        self.metric = extractor_metric(self.config.extractor, self.config.inception)
+        cfg = self.config
+        self.choice = choose_extractor(cfg.extractor, cfg.inception, cfg.clip_model, cfg.clip_pretrained)
+        self.metric = self.choice.metric
         self.headline = self.metric
+        self._clip = clip_spec(cfg.clip_model, cfg.clip_pretrained)
         self._features: tuple[np.ndarray, np.ndarray] | None = None
+        self._clip_scores: np.ndarray | None = None
         self._feature_ids: tuple[str, ...] = ()
 
     # ---- data ---------------------------------------------------------------------------
@@ -148,17 +165,22 @@ class FidCocoTask(Task):
 
     def prepare(self, records: list[dict[str, Any]]) -> None:
         """Extract features of the generated and reference images of the records without errors."""
-        self._features, self._feature_ids = None, ()
+        self._features, self._feature_ids, self._clip_scores = None, (), None
         valid = [r for r in records if r.get("error") is None]
         if len(valid) < 2:
             return
-        extractor = build_extractor(self.config.extractor, self.config.inception, self.config.batch_size)
-        if extractor.metric != self.metric:
-            raise RuntimeError(f"extractor reports {extractor.metric}, expected {self.metric}")
-        gen = extractor.features([Path(r["generated"]) for r in valid])
+        extractor = build_extractor(self.choice, self.config.batch_size)
+        generated = [Path(r["generated"]) for r in valid]
+        gen = extractor.features(generated)
         ref = extractor.features([r["_sample"].image.path for r in valid])
         self._features = (gen, ref)
         self._feature_ids = tuple(str(r["id"]) for r in valid)
+        if self._clip is not None:
+            clip = extractor if isinstance(extractor, ClipFeatures) else ClipFeatures(*self._clip)
+            image_feats = gen if clip is extractor else clip.features(generated)
+            self._clip_scores = clip_scores(image_feats, clip.text_features([r["_sample"].question for r in valid]))
+            for rec, value in zip(valid, self._clip_scores, strict=True):
+                rec["score"] = round(float(value), 4)
 
     def _check_prepared(self, records: list[dict[str, Any]]) -> bool:
         ids = tuple(str(r["id"]) for r in records if r.get("error") is None)
@@ -175,7 +197,10 @@ class FidCocoTask(Task):
         if not self._check_prepared(records):
             return {}
         gen, ref = self._features  # type: ignore[misc]
-        return {self.metric: frechet_distance_features(gen, ref)}
+        out = {self.metric: frechet_distance_features(gen, ref)}
+        if self._clip_scores is not None:
+            out["clip_score"] = float(self._clip_scores.mean())
+        return out
 
     def confidence_intervals(
         self, records: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
@@ -186,13 +211,19 @@ class FidCocoTask(Task):
         gen, ref = self._features  # type: ignore[misc]
         rng = np.random.default_rng(seed)
         n = gen.shape[0]
-        values = []
+        values: dict[str, list[float]] = {self.metric: []}
+        if self._clip_scores is not None:
+            values["clip_score"] = []
         for _ in range(max(1, min(n_boot, self.config.n_boot))):
             idx = rng.integers(0, n, size=n)
             if np.unique(idx).size < 2:
                 continue
-            values.append(frechet_distance_features(gen[idx], ref[idx]))
-        if not values:
-            return {}
-        lo, hi = np.percentile(values, [2.5, 97.5])
-        return {self.metric: [round(float(lo), 4), round(float(hi), 4)]}
+            values[self.metric].append(frechet_distance_features(gen[idx], ref[idx]))
+            if self._clip_scores is not None:
+                values["clip_score"].append(float(self._clip_scores[idx].mean()))
+        out = {}
+        for name, vals in values.items():
+            if vals:
+                lo, hi = np.percentile(vals, [2.5, 97.5])
+                out[name] = [round(float(lo), 4), round(float(hi), 4)]
+        return out

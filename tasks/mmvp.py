@@ -52,7 +52,9 @@ class MMVP(Task):
     metrics = ("accuracy", "pair_accuracy")
     headline = "pair_accuracy"
     output_type = "options"
-    prompt_template = "{image}{question}\n{options}\nAnswer with the option's letter from the given choices directly."
+    prompt_template = (
+        "{image}{question}\n{options}\nAnswer with the option's letter from the given choices directly."
+    )
     max_new_tokens = 16
     Config = MMVPConfig
 
@@ -75,17 +77,34 @@ class MMVP(Task):
             seen.add(index)
             options = parse_options(row["Options"])
             if len(options) < 2:
-                raise DataError(path, f"cannot read options from {row['Options']!r}", line=line, expected="like '(a) Open (b) Closed'")
+                raise DataError(
+                    path,
+                    f"cannot read options from {row['Options']!r}",
+                    line=line,
+                    expected="like '(a) Open (b) Closed'",
+                )
             answer = parse_options(row["Correct Answer"])
             letter = answer[0][0] if answer else row["Correct Answer"].strip("() .").lower()
             if letter not in {k for k, _ in options}:
-                raise DataError(path, f"Correct Answer {row['Correct Answer']!r} is not one of the options", line=line)
-            rows.append({"index": index, "question": row["Question"], "options": options,
-                         "options_text": row["Options"], "answer": letter, "line": line})
+                raise DataError(
+                    path, f"Correct Answer {row['Correct Answer']!r} is not one of the options", line=line
+                )
+            rows.append(
+                {
+                    "index": index,
+                    "question": row["Question"],
+                    "options": options,
+                    "options_text": row["Options"],
+                    "answer": letter,
+                    "line": line,
+                }
+            )
         return rows
 
     def _apply_errata(self, rows: list[dict[str, Any]]) -> None:
-        if self.config.original_labels or sorted(r["index"] for r in rows) != list(range(1, RELEASED_ROWS + 1)):
+        if self.config.original_labels or sorted(r["index"] for r in rows) != list(
+            range(1, RELEASED_ROWS + 1)
+        ):
             return
         by_index = {r["index"]: r for r in rows}
         for i, j in ERRATA_SWAPS:
@@ -100,10 +119,17 @@ class MMVP(Task):
             yield Sample(
                 id=str(r["index"]),
                 target=f"({r['answer']})",
-                image=ImageRef(key=name, path=inside(self.data_dir, f"{IMAGE_FOLDER}/{name}", "image", csv_path, r["line"])),
+                image=ImageRef(
+                    key=name,
+                    path=inside(self.data_dir, f"{IMAGE_FOLDER}/{name}", "image", csv_path, r["line"]),
+                ),
                 question=r["question"],
                 options=[f"({k})" for k, _ in r["options"]],
-                meta={"pair": (r["index"] - 1) // 2, "options": r["options"], "options_text": r["options_text"]},
+                meta={
+                    "pair": (r["index"] - 1) // 2,
+                    "options": r["options"],
+                    "options_text": r["options_text"],
+                },
             )
 
     # ---- scoring -------------------------------------------------------------------------

@@ -159,9 +159,13 @@ class PopeTask(YesNoTask):
                             last_key, last_bytes = key, image["bytes"]
                         ref = ImageRef(key=key, data=last_bytes)
                     elif image.get("path"):
-                        ref = ImageRef(key=key, path=inside(self.data_dir / "images", image["path"], "image path", path))
+                        ref = ImageRef(
+                            key=key, path=inside(self.data_dir / "images", image["path"], "image path", path)
+                        )
                     else:
-                        raise DataError(path, f"{where}image has neither bytes nor path", expected=self.layout)
+                        raise DataError(
+                            path, f"{where}image has neither bytes nor path", expected=self.layout
+                        )
                     yield Sample(
                         id=qid,
                         target=yes_no_label(row["answer"], path, None, f"{where}answer"),

@@ -24,7 +24,7 @@ from deem_eval.safe_pickle import load_plain
 from deem_eval.samples import ImageRef, Region, Sample
 from deem_eval.task import TaskConfig
 
-from .captions import CaptionTask, _sentences
+from .captions import CaptionTask, reference_sentences
 
 REFS_LAYOUT = (
     "refcocog/refs(umd).p = a pickled list of refs {ref_id, ann_id, image_id, category_id, split, "
@@ -99,7 +99,7 @@ class RefCocogTask(CaptionTask):
                                 expected=INSTANCES_LAYOUT)
             yield Sample(
                 id=sid,
-                target=_sentences(ref, "sent", refs_path, where),
+                target=reference_sentences(ref, "sent", refs_path, where),
                 image=ImageRef(key=f"refcocog/{file_name}", path=inside(image_root, file_name, "image", inst_path)),
                 region=self._region(ann, inst_path),
                 meta={"ann_id": ann_id, "image_id": image_id, "category_id": ref.get("category_id")},

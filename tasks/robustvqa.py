@@ -51,7 +51,9 @@ class RobustVQATask(YesNoTask):
             raise DataError(path, f"no key {self.split_key!r}", expected=LAYOUT)
         items = doc[self.split_key]
         if not isinstance(items, list):
-            raise DataError(path, f"{self.split_key!r} is {type(items).__name__}, not a list", expected=LAYOUT)
+            raise DataError(
+                path, f"{self.split_key!r} is {type(items).__name__}, not a list", expected=LAYOUT
+            )
         seen: set[str] = set()
         for i, item in enumerate(items):
             where = f"{self.split_key}[{i}]"

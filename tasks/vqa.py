@@ -58,7 +58,9 @@ def _answers(ann: dict[str, Any], path: Path, where: str) -> list[str]:
     out = []
     for a in answers:
         if not isinstance(a, dict) or not isinstance(a.get("answer"), str):
-            raise DataError(path, f"{where}: an answer lacks the string 'answer'", expected=ANNOTATIONS_LAYOUT)
+            raise DataError(
+                path, f"{where}: an answer lacks the string 'answer'", expected=ANNOTATIONS_LAYOUT
+            )
         out.append(a["answer"])
     return out
 
@@ -97,7 +99,9 @@ class VQATask(Task):
             yield Sample(
                 id=qid,
                 target=answers,
-                image=ImageRef(key=name, path=inside(self.data_dir / "images", name, f"{where} image", q_path)),
+                image=ImageRef(
+                    key=name, path=inside(self.data_dir / "images", name, f"{where} image", q_path)
+                ),
                 question=q["question"],
                 meta={
                     "answer_type": str(ann.get("answer_type", "other")),
@@ -111,7 +115,11 @@ class VQATask(Task):
             return q["image"]
         image_id = q.get("image_id")
         if not isinstance(image_id, int) or isinstance(image_id, bool):
-            raise DataError(path, f"{where} has neither an 'image' name nor an integer image_id", expected=QUESTIONS_LAYOUT)
+            raise DataError(
+                path,
+                f"{where} has neither an 'image' name nor an integer image_id",
+                expected=QUESTIONS_LAYOUT,
+            )
         return f"COCO_val2014_{image_id:012d}.jpg"
 
     def score(self, sample: Sample, prediction: str) -> dict[str, Any]:
@@ -130,7 +138,10 @@ class VQAv2(VQATask):
 
     name = "vqav2"
     folder = "vqav2"
-    source = "visualqa.org VQAv2 val2014 questions and annotations (v2_*_val2014_*.json) + COCO val2014 images"
+    source = (
+        "visualqa.org: v2_OpenEnded_mscoco_val2014_questions.json saved as questions.json, "
+        "v2_mscoco_val2014_annotations.json as annotations.json; COCO val2014 images"
+    )
 
 
 @register_task("okvqa")
@@ -139,7 +150,10 @@ class OKVQA(VQATask):
 
     name = "okvqa"
     folder = "okvqa"
-    source = "okvqa.allenai.org OK-VQA val2014 questions and annotations + COCO val2014 images"
+    source = (
+        "okvqa.allenai.org: OpenEnded_mscoco_val2014_questions.json saved as questions.json, "
+        "mscoco_val2014_annotations.json as annotations.json; COCO val2014 images"
+    )
     metrics = ("accuracy", "accuracy_other")
 
 
@@ -149,5 +163,8 @@ class VizWiz(VQATask):
 
     name = "vizwiz"
     folder = "vizwiz"
-    source = "vizwiz.org VizWiz-VQA val, in the questions/annotations layout with an 'image' name per question"
+    source = (
+        "vizwiz.org VizWiz-VQA val (val.json) written as questions.json/annotations.json, each question "
+        "naming its file in 'image'; the val images in images/"
+    )
     metrics = ("accuracy", "accuracy_yes_no", "accuracy_number", "accuracy_other", "accuracy_unanswerable")

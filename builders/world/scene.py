@@ -8,9 +8,10 @@ attributes (``count`` is the group size); positions are tight boxes in 64 px ima
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 import json
 from functools import lru_cache
-from itertools import combinations
+from itertools import accumulate, combinations
 
 import numpy as np
 
@@ -31,17 +32,21 @@ IMAGE_SIZE = 64
 IN_SCENE_P = 0.85  # chance that an extra category comes from the scene's own type
 
 
+@lru_cache(maxsize=256)
+def _part_code(part: str) -> int:
+    return int.from_bytes(hashlib.sha256(part.encode()).digest()[:4], "little")
+
+
 def rng_for(seed: int, part: str, index: int) -> np.random.Generator:
     """A generator for one item: independent of the order in which parts and items are built."""
-    code = int.from_bytes(hashlib.sha256(part.encode()).digest()[:4], "little")
-    return np.random.default_rng(np.random.SeedSequence([seed, code, index]))
+    return np.random.default_rng([seed, _part_code(part), index])
 
 
 def _pick(rng: np.random.Generator, items, weights=None):
     if weights is None:
         return items[int(rng.integers(len(items)))]
-    p = np.asarray(weights, dtype=float)
-    return items[int(rng.choice(len(items), p=p / p.sum()))]
+    cum = list(accumulate(weights))
+    return items[min(bisect_right(cum, rng.random() * cum[-1]), len(items) - 1)]
 
 
 def sample_scene_type(rng: np.random.Generator) -> str:
@@ -69,7 +74,7 @@ def sample_categories(rng: np.random.Generator, k: int, scene_type: str | None =
 
 
 @lru_cache(maxsize=1)
-def world_statistics(n: int = 20000) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+def world_statistics(n: int = 8000) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
     """Category frequency and pairwise co-occurrence over the world's scene distribution.
 
     Estimated from a fixed-seed sample of category sets (1-4 categories, like the scenes), so it
@@ -107,7 +112,8 @@ def sample_attributes(rng: np.random.Generator, category: str, size: str | None 
 
 def shade(rgb, rng: np.random.Generator, jitter: int) -> list[int]:
     """The drawn colour: the named colour with a small per-object variation."""
-    return [int(np.clip(v + rng.integers(-jitter, jitter + 1), 0, 255)) for v in rgb]
+    deltas = rng.integers(-jitter, jitter + 1, size=3) if jitter else (0, 0, 0)
+    return [min(255, max(0, int(v) + int(d))) for v, d in zip(rgb, deltas, strict=True)]
 
 
 def _overlaps(box, boxes, margin):
@@ -135,19 +141,23 @@ def place_groups(rng: np.random.Generator, groups: list[dict], *, jitter: int = 
         for inst in range(g["count"]):
             centre = (fixed or {}).get((gi, inst))
             size = px
-            for attempt in range(120):
-                if attempt and attempt % 40 == 0:
+            box = None
+            for attempt in range(3):
+                if attempt:
                     size *= 0.85
                 w, h = w_u * size / 2, h_u * size / 2
-                if centre is not None and attempt == 0:
-                    cx, cy = centre
-                else:
-                    cx = float(rng.uniform(w / 2 + 1, IMAGE_SIZE - w / 2 - 1))
-                    cy = float(rng.uniform(h / 2 + 1, IMAGE_SIZE - h / 2 - 1))
-                box = (cx - w / 2, cy - h / 2, w, h)
-                if not _overlaps(box, boxes, margin):
+                us = rng.random((40, 2))
+                cands = [centre] if centre is not None and attempt == 0 else []
+                cands += [(w / 2 + 1 + u * (IMAGE_SIZE - w - 2), h / 2 + 1 + v * (IMAGE_SIZE - h - 2))
+                          for u, v in us.tolist()]
+                for cx, cy in cands:
+                    cand = (cx - w / 2, cy - h / 2, w, h)
+                    if not _overlaps(cand, boxes, margin):
+                        box = cand
+                        break
+                if box is not None:
                     break
-            else:
+            if box is None:
                 continue
             boxes.append(box)
             objects.append(make_object(g, gi, cx, cy, size, rgb))
@@ -159,17 +169,17 @@ def place_groups(rng: np.random.Generator, groups: list[dict], *, jitter: int = 
 
 
 def make_object(g: dict, group: int, cx: float, cy: float, size: float, rgb) -> dict:
-    parts = shapes.place(g["category"], g["orientation"], g["state"], cx, cy, size)
-    xs = [p[0] for _, pts in parts for p in pts]
-    ys = [p[1] for _, pts in parts for p in pts]
-    x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
-    x1, y1 = min(float(IMAGE_SIZE), max(xs)), min(float(IMAGE_SIZE), max(ys))
+    _, pts, offsets = shapes.place_array(g["category"], g["orientation"], g["state"], cx, cy, size)
+    (x0, y0), (x1, y1) = np.maximum(pts.min(0), 0.0), np.minimum(pts.max(0), float(IMAGE_SIZE))
+    x0, y0, x1, y1 = (round(float(v), 2) for v in (x0, y0, x1, y1))
+    flat = np.round(pts, 1).ravel().tolist()
+    bounds = [0, *[2 * o for o in offsets], len(flat)]
     return {
         "category": g["category"], "colour": g["colour"], "size": g["size"], "orientation": g["orientation"],
         "state": g["state"], "texture": g["texture"], "group": group, "rgb": list(rgb),
         "centre": [round(cx, 2), round(cy, 2)], "extent": round(size, 2),
-        "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
-        "polygons": [[round(v, 1) for p in pts for v in p] for _, pts in parts],
+        "bbox": [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)],
+        "polygons": [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
     }
 
 
@@ -179,7 +189,7 @@ def background(rng: np.random.Generator, scene_type: str, jitter: int = 6) -> di
     if rng.random() < 0.2:
         st = _pick(rng, SCENE_TYPES)
     top = shade(st.background, rng, jitter)
-    bottom = [int(np.clip(v - rng.integers(8, 28), 0, 255)) for v in top]
+    bottom = [max(0, v - int(d)) for v, d in zip(top, rng.integers(8, 28, size=3), strict=True)]
     return {"name": st.background_name, "rgb": top, "rgb2": bottom}
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import numpy as np
+
 Point = tuple[float, float]
 Part = tuple[object, tuple[Point, ...]]
 
@@ -201,7 +203,25 @@ def extent(name: str, orientation: str | None, state: str | None) -> tuple[float
     return max(xs) - min(xs), max(ys) - min(ys)
 
 
+@lru_cache(maxsize=512)
+def packed(name: str, orientation: str | None, state: str | None):
+    """(roles, points array (N, 2), split offsets) of the unit parts, for vectorised placement."""
+    parts = unit_parts(name, orientation, state)
+    roles = tuple(role for role, _ in parts)
+    pts = np.array([p for _, ps in parts for p in ps], dtype=float)
+    offsets = tuple(np.cumsum([len(ps) for _, ps in parts])[:-1].tolist())
+    return roles, pts, offsets
+
+
+def place_array(name: str, orientation: str | None, state: str | None, cx: float, cy: float, size: float):
+    """Roles, pixel points (N, 2) and split offsets for an object centred at (cx, cy)."""
+    roles, pts, offsets = packed(name, orientation, state)
+    return roles, pts * (size / 2) + np.array([cx, cy]), offsets
+
+
 def place(name: str, orientation: str | None, state: str | None, cx: float, cy: float, size: float):
     """Parts in pixel coordinates for an object centred at (cx, cy) whose longer side is ``size``."""
-    s = size / 2
-    return [(role, [(cx + x * s, cy + y * s) for x, y in pts]) for role, pts in unit_parts(name, orientation, state)]
+    roles, pts, offsets = place_array(name, orientation, state, cx, cy, size)
+    flat = [tuple(p) for p in pts.tolist()]
+    bounds = [0, *offsets, len(flat)]
+    return [(role, flat[a:b]) for role, a, b in zip(roles, bounds[:-1], bounds[1:], strict=True)]

@@ -185,6 +185,8 @@ def _close_meteor() -> None:
 def _meteor(gts: dict[int, list[str]], res: dict[int, list[str]]) -> tuple[float, list[float]]:
     """Run METEOR 1.5 (Java); a failed JVM becomes a clear error and is restarted next time."""
     scorer = _meteor_scorer()
+    # "|||" separates fields in the METEOR protocol; the wrapper strips it from candidates only
+    gts = {k: [r.replace("|||", " ") for r in refs] for k, refs in gts.items()}
     try:
         score, scores = scorer.compute_score(gts, res)
     except (ValueError, BrokenPipeError, OSError) as exc:

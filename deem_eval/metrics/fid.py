@@ -12,23 +12,27 @@ they are used when found locally:
 With the TorchScript file, features come from clean-fid in ``clean`` mode (PIL bicubic
 resize to 299 on float pixels); with the state dict, from torchmetrics' Inception with
 ``antialias=False``. Without weights the distance is computed on :class:`PixelFeatures` and
-reported as ``fd_pixels``, never as FID, since the numbers are not comparable.
+reported as ``fd_pixels`` — or, when an open_clip model with local weights is given, on its
+image embeddings as ``fd_clip`` — never as FID, since the numbers are not comparable.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import UserError
 
 CLEANFID_FILE = "inception-2015-12-05.pt"
+CLEANFID_CACHE = Path("/tmp")  # where clean-fid downloads its TorchScript Inception on Linux/macOS
 FIDELITY_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
 
@@ -111,7 +115,7 @@ class PixelFeatures:
             with Image.open(f) as im:
                 rgb = im.convert("RGB")
             thumb = np.asarray(rgb.resize((self.thumb, self.thumb), Image.Resampling.BOX), dtype=np.float64) / 255
-            small = np.asarray(rgb.resize((64, 64), Image.Resampling.BOX))
+            small = np.asarray(rgb.resize((64, 64), Image.Resampling.BOX)).astype(np.int64)
             hists = [np.bincount(small[..., c].ravel() * self.bins // 256, minlength=self.bins) / small[..., c].size
                      for c in range(3)]
             rows.append(np.concatenate([thumb.ravel(), *hists]))
@@ -133,12 +137,14 @@ class CleanFidInception:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
         path = Path(path)
-        if path.name == CLEANFID_FILE:
-            model = InceptionV3W(str(path.parent), download=False, resize_inside=False)
-        else:  # InceptionV3W loads <folder>/inception-2015-12-05.pt: give it that name
-            with tempfile.TemporaryDirectory() as tmp:
-                os.symlink(path.resolve(), os.path.join(tmp, CLEANFID_FILE))
-                model = InceptionV3W(tmp, download=False, resize_inside=False)
+        with warnings.catch_warnings():  # torch marks torch.jit.load, which clean-fid uses, deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            if path.name == CLEANFID_FILE:
+                model = InceptionV3W(str(path.parent), download=False, resize_inside=False)
+            else:  # InceptionV3W loads <folder>/inception-2015-12-05.pt: give it that name
+                with tempfile.TemporaryDirectory() as tmp:
+                    os.symlink(path.resolve(), os.path.join(tmp, CLEANFID_FILE))
+                    model = InceptionV3W(tmp, download=False, resize_inside=False)
         self.model = model.to(self.device).eval()
 
     def features(self, files: Sequence[Path]) -> np.ndarray:
@@ -221,7 +227,7 @@ def find_inception(explicit: str | None = None) -> tuple[str, Path] | None:
             raise UserError(f"{p} is an Inception state dict, which needs the torch-fidelity package "
                             f"(pip install torch-fidelity); clean-fid's TorchScript {CLEANFID_FILE} needs nothing more")
         return "fidelity", p
-    cleanfid_cache = Path("/tmp") / CLEANFID_FILE
+    cleanfid_cache = CLEANFID_CACHE / CLEANFID_FILE
     if cleanfid_cache.is_file() and is_torchscript(cleanfid_cache):
         return "cleanfid", cleanfid_cache
     fidelity_cache = torch_hub_dir() / "checkpoints" / FIDELITY_FILE
@@ -230,31 +236,115 @@ def find_inception(explicit: str | None = None) -> tuple[str, Path] | None:
     return None
 
 
-def resolve_inception(kind: str, explicit: str | None = None) -> tuple[str, Path] | None:
-    """Validate the extractor choice; the Inception weights to use, or None for :class:`PixelFeatures`.
+@dataclass(frozen=True)
+class ExtractorChoice:
+    """Which features a Fréchet distance uses and the name it is reported under."""
 
-    ``kind``: auto (Inception if found locally, else pixels), inception (required) or pixels.
-    """
-    if kind not in ("auto", "inception", "pixels"):
-        raise UserError(f"fid_coco.extractor={kind!r}: expected auto, inception or pixels")
-    if kind == "pixels":
+    metric: str  # "fid", "fd_clip" or "fd_pixels"
+    inception: tuple[str, Path] | None = None  # ("cleanfid" | "fidelity", weights)
+    clip: tuple[str, str] | None = None  # (open_clip model name, pretrained file or tag)
+
+
+def clip_spec(model: str | None, pretrained: str | None) -> tuple[str, str] | None:
+    """(model, pretrained) for open_clip, or None; a model without weights is refused (random weights)."""
+    if not model:
         return None
-    found = find_inception(explicit)
-    if found is None and kind == "inception":
-        raise UserError(f"no local Inception weights: pass fid_coco.inception=PATH, or place clean-fid's "
-                        f"/tmp/{CLEANFID_FILE} or torch-fidelity's {torch_hub_dir() / 'checkpoints' / FIDELITY_FILE}")
-    return found
+    if not pretrained:
+        raise UserError(f"fid_coco.clip_model={model} needs fid_coco.clip_pretrained=FILE (or a cached open_clip tag)")
+    return model, pretrained
 
 
-def extractor_metric(kind: str, explicit: str | None = None) -> str:
-    """The metric name :func:`build_extractor` reports ("fid" or "fd_pixels"), without loading a model."""
-    return "fid" if resolve_inception(kind, explicit) else PixelFeatures.metric
+def choose_extractor(kind: str = "auto", inception: str | None = None, clip_model: str | None = None,
+                     clip_pretrained: str | None = None) -> ExtractorChoice:
+    """Validate the choice without loading any model.
+
+    ``kind``: auto (Inception if found locally, else CLIP if given, else pixels), inception,
+    clip or pixels (each required to be available).
+    """
+    if kind not in ("auto", "inception", "clip", "pixels"):
+        raise UserError(f"fid_coco.extractor={kind!r}: expected auto, inception, clip or pixels")
+    clip = clip_spec(clip_model, clip_pretrained)
+    if kind == "pixels":
+        return ExtractorChoice(PixelFeatures.metric)
+    if kind in ("auto", "inception"):
+        found = find_inception(inception)
+        if found is not None:
+            return ExtractorChoice("fid", inception=found)
+        if kind == "inception":
+            raise UserError(f"no local Inception weights: pass fid_coco.inception=PATH, or place clean-fid's "
+                            f"{CLEANFID_CACHE / CLEANFID_FILE} or torch-fidelity's "
+                            f"{torch_hub_dir() / 'checkpoints' / FIDELITY_FILE}")
+    if clip is not None:
+        return ExtractorChoice(ClipFeatures.metric, clip=clip)
+    if kind == "clip":
+        raise UserError("fid_coco.extractor=clip needs fid_coco.clip_model=NAME and fid_coco.clip_pretrained=FILE")
+    return ExtractorChoice(PixelFeatures.metric)
 
 
-def build_extractor(kind: str, explicit: str | None = None, batch_size: int = 32) -> Extractor:
-    """The feature extractor for ``kind`` (see :func:`resolve_inception`)."""
-    found = resolve_inception(kind, explicit)
-    if found is None:
-        return PixelFeatures()
-    source, path = found
-    return CleanFidInception(path, batch_size) if source == "cleanfid" else FidelityInception(path)
+def build_extractor(choice: ExtractorChoice, batch_size: int = 32) -> Extractor:
+    """Load the model behind a :class:`ExtractorChoice`."""
+    if choice.inception is not None:
+        source, path = choice.inception
+        return CleanFidInception(path, batch_size) if source == "cleanfid" else FidelityInception(path)
+    if choice.clip is not None:
+        return ClipFeatures(*choice.clip, batch_size=batch_size)
+    return PixelFeatures()
+
+
+# ---- CLIP: image features and text-image agreement ---------------------------------------------
+class ClipFeatures:
+    """An open_clip model from local weights: L2-normalised image and text embeddings.
+
+    As a Fréchet-distance extractor it is reported as ``fd_clip``; :func:`clip_scores` uses the
+    same embeddings for caption-image agreement.
+    """
+
+    metric = "fd_clip"
+
+    def __init__(self, model_name: str, pretrained: str, batch_size: int = 32):
+        import open_clip
+        import torch
+
+        from ..runtime import set_torch_threads
+
+        set_torch_threads()
+        self._torch = torch
+        self.batch_size = batch_size
+        try:
+            self.model, _, self.preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained)
+            self.tokenizer = open_clip.get_tokenizer(model_name)
+        except Exception as exc:  # open_clip raises RuntimeError/ValueError/OSError for unknown names and files
+            raise UserError(f"cannot load CLIP model {model_name!r} with weights {pretrained!r}: {exc}") from exc
+        self.model.eval()
+
+    def _normalised(self, x: Any) -> np.ndarray:
+        x = x.float()
+        return (x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)).double().numpy()
+
+    def features(self, files: Sequence[Path]) -> np.ndarray:
+        from PIL import Image
+
+        torch = self._torch
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(files), self.batch_size):
+                batch = []
+                for f in files[i : i + self.batch_size]:
+                    with Image.open(f) as im:
+                        batch.append(self.preprocess(im.convert("RGB")))
+                out.append(self._normalised(self.model.encode_image(torch.stack(batch))))
+        return np.concatenate(out)
+
+    def text_features(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self._torch
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), self.batch_size):
+                out.append(self._normalised(self.model.encode_text(self.tokenizer(list(texts[i : i + self.batch_size])))))
+        return np.concatenate(out)
+
+
+def clip_scores(image_features: np.ndarray, text_features: np.ndarray) -> np.ndarray:
+    """Per-pair CLIP score, 100 · max(cos(image, text), 0) (torchmetrics' convention; Hessel et al. use 2.5·)."""
+    cos = np.sum(np.asarray(image_features) * np.asarray(text_features), axis=1)
+    return 100 * np.clip(cos, 0, None)

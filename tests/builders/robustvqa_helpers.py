@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from deem_eval.builders.robustvqa.wnids import split_wnids
+from PIL import Image
 
 A_WNIDS = split_wnids("imagenet_a")[:3]
 R_WNIDS = split_wnids("imagenet_r")[:2]
@@ -45,7 +44,7 @@ def make_trees(root: Path, corrupt: bool = True) -> dict[str, Path]:
             seed += 1
             write_image(r / wnid / f"art_{k}.png", seed, fmt="PNG")
     for folder in V2_FOLDERS:
-        for k in range(2):
+        for _ in range(2):
             seed += 1
             write_image(v2 / folder / f"{seed:040x}.jpeg", seed)
     return {"imagenet_a": a, "imagenet_r": r, "imagenet_v2": v2}

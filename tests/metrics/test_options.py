@@ -12,7 +12,11 @@ OPEN_CLOSED = [("a", "Open"), ("b", "Closed")]
 def test_parse_options():
     assert parse_options("(a) Open (b) Closed") == OPEN_CLOSED
     assert parse_options(" (a) Yes  (b) No ") == [("a", "Yes"), ("b", "No")]
-    assert parse_options("(A) one tree (B) two trees (C) three") == [("a", "one tree"), ("b", "two trees"), ("c", "three")]
+    assert parse_options("(A) one tree (B) two trees (C) three") == [
+        ("a", "one tree"),
+        ("b", "two trees"),
+        ("c", "three"),
+    ]
     assert parse_options("Open or closed") == []
 
 

@@ -109,14 +109,22 @@ def test_metric_state_per_answer_type():
     m2.update("Two", NUMBER, "number")
     m2.update("the red one", OTHER, "other")
     out = m.merge(m2).compute()
-    assert out == pytest.approx({
-        "accuracy": 100 * (1.0 + 0.6 + 0.9) / 3,
-        "accuracy_yes_no": 100.0,
-        "accuracy_number": 60.0,
-        "accuracy_other": 90.0,
-    })
+    assert out == pytest.approx(
+        {
+            "accuracy": 100 * (1.0 + 0.6 + 0.9) / 3,
+            "accuracy_yes_no": 100.0,
+            "accuracy_number": 60.0,
+            "accuracy_other": 90.0,
+        }
+    )
     assert type_key("yes/no") == "yes_no" and type_key("unanswerable") == "unanswerable"
-    arr = vqa_metrics({"n": np.array([2.0, 0.0]), "acc": np.array([1.0, 0.0]),
-                       "n:other": np.array([2.0, 0.0]), "acc:other": np.array([1.0, 0.0])})
+    arr = vqa_metrics(
+        {
+            "n": np.array([2.0, 0.0]),
+            "acc": np.array([1.0, 0.0]),
+            "n:other": np.array([2.0, 0.0]),
+            "acc:other": np.array([1.0, 0.0]),
+        }
+    )
     np.testing.assert_allclose(arr["accuracy"], [50.0, 0.0])
     np.testing.assert_allclose(arr["accuracy_other"], [50.0, 0.0])

@@ -32,7 +32,14 @@ def test_official_parser(text, expected):
 def test_metrics_by_hand():
     # pred/target: (yes,yes) (yes,yes) (yes,no) (yes,no) (no,no) (no,yes)
     c = YesNoCounts()
-    for pred, gold in [("yes", "yes"), ("yes", "yes"), ("yes", "no"), ("yes", "no"), ("no", "no"), ("no", "yes")]:
+    for pred, gold in [
+        ("yes", "yes"),
+        ("yes", "yes"),
+        ("yes", "no"),
+        ("yes", "no"),
+        ("no", "no"),
+        ("no", "yes"),
+    ]:
         c.update(pred, gold)
     assert c.state() == {"tp": 2, "fp": 2, "tn": 1, "fn": 1}
     m = c.compute()
@@ -57,7 +64,13 @@ def test_merge_equals_single_pass_and_arrays_work():
         (a if i % 2 else b).update(p, g)
         both.update(p, g)
     assert a.merge(b).compute() == both.compute()
-    arr = yes_no_metrics({"tp": np.array([1.0, 0.0]), "fp": np.array([1.0, 0.0]),
-                          "tn": np.array([0.0, 2.0]), "fn": np.array([0.0, 0.0])})
+    arr = yes_no_metrics(
+        {
+            "tp": np.array([1.0, 0.0]),
+            "fp": np.array([1.0, 0.0]),
+            "tn": np.array([0.0, 2.0]),
+            "fn": np.array([0.0, 0.0]),
+        }
+    )
     np.testing.assert_allclose(arr["precision"], [50.0, 0.0])
     np.testing.assert_allclose(arr["accuracy"], [50.0, 100.0])

@@ -38,14 +38,14 @@ red green blue yellow black white orange purple pink brown gray grey
 circle square triangle star heart arrow round small large big
 do does see can you describe caption short sentence letter option options correct
 open closed up down facing direction count number
-""".split()
+"""
 _PUNCT = list(".,:;?!()'\"-/[]")
 
 
 def vocabulary() -> list[str]:
     """Special tokens first (fixed ids 0-4), then words, digits and punctuation, no repeats."""
     out: list[str] = []
-    for tok in [*SPECIAL_TOKENS, *_WORDS, *"0123456789", *_PUNCT]:
+    for tok in [*SPECIAL_TOKENS, *_WORDS.split(), *"0123456789", *_PUNCT]:
         if tok not in out:
             out.append(tok)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -125,7 +126,7 @@ def test_missing_file_names_file(tmp_path):
 @pytest.mark.parametrize(
     ("row", "fragment"),
     [
-        ('3,Is it open?,(a) Open (b) Closed,(a),extra', "wrong number of fields"),
+        ("3,Is it open?,(a) Open (b) Closed,(a),extra", "wrong number of fields"),
         ("x,Is it open?,(a) Open (b) Closed,(a)", "not an integer"),
         ("3,Is it open?,Open or closed,(a)", "cannot read options"),
         ("3,Is it open?,(a) Open (b) Closed,(c)", "not one of the options"),
@@ -141,3 +142,25 @@ def test_malformed_row_names_file_and_line(tmp_path, row, fragment):
     with pytest.raises(DataError, match=fragment) as err:
         list(task("mmvp", root).samples())
     assert err.value.line == 4 and "Questions.csv" in str(err.value)
+
+
+def test_errata_switch_through_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from deem_eval.cli import app
+
+    root = _released_csv(tmp_path)
+    # Predict exactly the released labels: perfect against them, 4 questions (2 pairs) off after the fix.
+    preds = write_predictions(
+        tmp_path / "p.jsonl", {str(i): "(a)" if i % 2 else "(b)" for i in range(1, 301)}
+    )
+
+    def run(*extra: str) -> dict:
+        out = tmp_path / "out.json"
+        args = ["score", "--task", "mmvp", "--predictions", str(preds), "--data-root", str(root)]
+        res = CliRunner().invoke(app, [*args, "--output", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        return json.loads(out.read_text())["tasks"]["mmvp"]["metrics"]
+
+    assert run() == pytest.approx({"accuracy": 100 * 296 / 300, "pair_accuracy": 100 * 148 / 150}, abs=1e-4)
+    assert run("--task-args", "mmvp.original_labels=true") == {"accuracy": 100.0, "pair_accuracy": 100.0}

@@ -43,7 +43,9 @@ def test_samples_from_jsonl():
     samples = list(task("pope_random").samples())
     assert [s.id for s in samples] == ["1", "2", "3", "4", "5", "6"]
     s = samples[3]
-    assert s.target == "yes" and s.question == "Is there a person in the image?" and s.options == ["yes", "no"]
+    assert (
+        s.target == "yes" and s.question == "Is there a person in the image?" and s.options == ["yes", "no"]
+    )
     assert s.image.key == "COCO_val2014_000000000002.jpg"
     assert s.image.path == (FIXTURES / "pope/images/COCO_val2014_000000000002.jpg").resolve()
     assert len({x.image.key for x in samples}) == 2  # six questions, two images to encode
@@ -66,8 +68,20 @@ def test_score_through_cli(tmp_path):
 
     preds = write_predictions(tmp_path / "p.jsonl", {k: p for k, (p, _) in TRICKY.items()})
     out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "pope_random", "--predictions", str(preds),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--task",
+            "pope_random",
+            "--predictions",
+            str(preds),
+            "--data-root",
+            str(FIXTURES),
+            "--output",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     metrics = json.loads(out.read_text())["tasks"]["pope_random"]["metrics"]
     assert metrics == pytest.approx(EXPECTED, abs=1e-4)
@@ -97,7 +111,9 @@ def test_fingerprints(tmp_path):
     root = copy_fixture("pope", tmp_path)
     before = task("pope_random", root).data_fingerprint()
     with (root / "pope/coco_pope_random.json").open("a") as fh:
-        fh.write('{"question_id": 7, "image": "COCO_val2014_000000000002.jpg", "text": "Is there a car?", "label": "no"}\n')
+        fh.write(
+            '{"question_id": 7, "image": "COCO_val2014_000000000002.jpg", "text": "Is there a car?", "label": "no"}\n'
+        )
     assert task("pope_random", root).data_fingerprint() != before
 
 
@@ -175,17 +191,24 @@ def write_hf_parquet(path):
         ("3", "Is there a kite in the image?", "yes", "COCO_val2014_000000000002", "random"),
         ("4", "Is there a bench in the image?", "no", "COCO_val2014_000000000002", "random"),
     ]
-    images = {"COCO_val2014_000000000001": _jpeg((200, 0, 0)), "COCO_val2014_000000000002": _jpeg((0, 200, 0))}
-    table = pa.table({
-        "id": [str(i) for i in range(len(rows))],
-        "question_id": [r[0] for r in rows],
-        "question": [r[1] for r in rows],
-        "answer": [r[2] for r in rows],
-        "image_source": [r[3] for r in rows],
-        "image": pa.array([{"bytes": images[r[3]], "path": None} for r in rows],
-                          type=pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
-        "category": [r[4] for r in rows],
-    })
+    images = {
+        "COCO_val2014_000000000001": _jpeg((200, 0, 0)),
+        "COCO_val2014_000000000002": _jpeg((0, 200, 0)),
+    }
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(len(rows))],
+            "question_id": [r[0] for r in rows],
+            "question": [r[1] for r in rows],
+            "answer": [r[2] for r in rows],
+            "image_source": [r[3] for r in rows],
+            "image": pa.array(
+                [{"bytes": images[r[3]], "path": None} for r in rows],
+                type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+            ),
+            "category": [r[4] for r in rows],
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, row_group_size=2)
     return images

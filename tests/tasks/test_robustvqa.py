@@ -24,13 +24,23 @@ def test_group():
 
 def test_samples_two_per_item():
     samples = list(task("rvqa_a").samples())
-    assert [s.id for s in samples] == [f"{A1}|yes", f"{A1}|no", f"{A2}|yes", f"{A2}|no", f"{A3}|yes", f"{A3}|no"]
+    assert [s.id for s in samples] == [
+        f"{A1}|yes",
+        f"{A1}|no",
+        f"{A2}|yes",
+        f"{A2}|no",
+        f"{A3}|yes",
+        f"{A3}|no",
+    ]
     assert [s.target for s in samples] == ["yes", "no"] * 3
     assert samples[0].question == "Is a stingray the main object in this image?"
     assert samples[1].question == "Is an electric ray the main object in this image?"
     assert samples[0].image.key == A1 and samples[0].image is samples[1].image
     assert samples[0].image.path == (FIXTURES / "robustvqa" / A1).resolve()
-    assert [s.id for s in task("rvqa_v").samples()] == ["imagenet_v2/1/7a3f.jpeg|yes", "imagenet_v2/1/7a3f.jpeg|no"]
+    assert [s.id for s in task("rvqa_v").samples()] == [
+        "imagenet_v2/1/7a3f.jpeg|yes",
+        "imagenet_v2/1/7a3f.jpeg|no",
+    ]
 
 
 def test_score_by_hand(tmp_path):
@@ -45,10 +55,20 @@ def test_score_by_hand(tmp_path):
     result = score("rvqa_a", preds, tmp_path)
     # TP=2 TN=2 FP=1 FN=1
     assert result.metrics == pytest.approx(
-        {"accuracy": 100 * 4 / 6, "precision": 100 * 2 / 3, "recall": 100 * 2 / 3,
-         "f1": 100 * 2 / 3, "yes_ratio": 50.0}, abs=1e-4)
-    r = score("rvqa_r", {"imagenet_r/n01443537/art_0.jpg|yes": "Yes",
-                         "imagenet_r/n01443537/art_0.jpg|no": "Yes"}, tmp_path)
+        {
+            "accuracy": 100 * 4 / 6,
+            "precision": 100 * 2 / 3,
+            "recall": 100 * 2 / 3,
+            "f1": 100 * 2 / 3,
+            "yes_ratio": 50.0,
+        },
+        abs=1e-4,
+    )
+    r = score(
+        "rvqa_r",
+        {"imagenet_r/n01443537/art_0.jpg|yes": "Yes", "imagenet_r/n01443537/art_0.jpg|no": "Yes"},
+        tmp_path,
+    )
     assert r.metrics["accuracy"] == 50.0 and r.metrics["yes_ratio"] == 100.0
 
 
@@ -93,9 +113,15 @@ def test_missing_file(tmp_path):
     ("doc", "fragment"),
     [
         ({"imagenet_r": []}, "no key 'imagenet_a'"),
-        ({"imagenet_a": [{"file_name": "../../escape.jpg", "gt_caption": "a", "error_caption": "b"}]}, "outside"),
+        (
+            {"imagenet_a": [{"file_name": "../../escape.jpg", "gt_caption": "a", "error_caption": "b"}]},
+            "outside",
+        ),
         ({"imagenet_a": [{"file_name": "/etc/hosts", "gt_caption": "a", "error_caption": "b"}]}, "outside"),
-        ({"imagenet_a": [{"file_name": "x.jpg", "gt_caption": "a"}]}, r"imagenet_a\[0\] lacks .*error_caption"),
+        (
+            {"imagenet_a": [{"file_name": "x.jpg", "gt_caption": "a"}]},
+            r"imagenet_a\[0\] lacks .*error_caption",
+        ),
         ({"imagenet_a": [{"file_name": "x.jpg", "gt_caption": "a", "error_caption": "b"}] * 2}, "duplicate"),
     ],
 )
@@ -107,7 +133,9 @@ def test_bad_input(tmp_path, doc, fragment):
 
 def test_malformed_json_names_line(tmp_path):
     (tmp_path / "robustvqa").mkdir()
-    (tmp_path / "robustvqa/robustvqa_test.json").write_text('{\n  "imagenet_a": [\n    {"file_name": }\n  ]\n}\n')
+    (tmp_path / "robustvqa/robustvqa_test.json").write_text(
+        '{\n  "imagenet_a": [\n    {"file_name": }\n  ]\n}\n'
+    )
     with pytest.raises(DataError) as err:
         list(task("rvqa_a", tmp_path).samples())
     assert err.value.line == 3

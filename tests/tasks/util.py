@@ -18,10 +18,17 @@ def write_predictions(path: Path, predictions: dict[str, str]) -> Path:
     return path
 
 
-def score(task: str, predictions: dict[str, str], tmp_path: Path, root: Path = FIXTURES,
-          task_args: dict[str, str] | None = None) -> TaskResult:
+def score(
+    task: str,
+    predictions: dict[str, str],
+    tmp_path: Path,
+    root: Path = FIXTURES,
+    task_args: dict[str, str] | None = None,
+) -> TaskResult:
     """Score through ``score_file`` (what ``deem-eval score`` runs) and check every sample was scored."""
-    result, missing, unknown = score_file(task, write_predictions(tmp_path / "preds.jsonl", predictions), root, task_args)
+    result, missing, unknown = score_file(
+        task, write_predictions(tmp_path / "preds.jsonl", predictions), root, task_args
+    )
     assert missing == [] and unknown == []
     return result
 

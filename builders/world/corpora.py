@@ -1,0 +1,111 @@
+"""Training corpora under ``train/`` (photo domain only; no evaluation image appears here).
+
+All five corpora share ``train/images/*.png``; paths inside the files are relative to ``train/``.
+
+- ``captions.jsonl``   {"image", "caption"}: alt-text that names only the categories, so a
+  contrastive encoder trained on it has no reason to keep orientation, count or colour;
+- ``interleaved.jsonl`` {"image", "text"}: detailed captions (colour, count, orientation, position);
+- ``instruct.jsonl``   {"image", "question", "answer"}: yes/no existence with balanced answers and
+  POPE-like negatives, attribute, counting, two-option "(a) .. (b) .." and short-answer questions;
+- ``region.jsonl``     {"image", "bbox" [x, y, w, h], "polygon" [[x1, y1, ...], ...], "instruction",
+  "answer"}: describe the object in a region (the answer is a referring description);
+- ``t2i.jsonl``        {"image", "caption"}: detailed captions for text-to-image training.
+
+Sizes: ``full`` 10,000 images (about 10k alt-text pairs, 10k documents, 40k instructions,
+10k regions, 10k text-to-image pairs); ``small`` 300 images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import scene as S
+from .catalog import BY_NAME, COLOUR_NAMES
+from .context import Context
+from .files import write_jsonl
+from .language import adjectives, article, detailed_caption, orientation_phrase, position_phrase, alt_text
+from .questions import exists_question, negatives, orientation_question, state_question, vqa_questions
+
+INSTRUCT_PER_IMAGE = 4
+
+
+def _two_option(sc: dict, rng: np.random.Generator) -> dict | None:
+    """An MMVP-style question with options in the text and a letter answer."""
+    obj = sc["objects"][int(rng.integers(len(sc["objects"])))]
+    cat = obj["category"]
+    n = S.count(sc, cat)
+    choice = rng.random()
+    if obj["orientation"] and n == 1 and choice < 0.35:
+        opts = ("up", "down") if obj["orientation"] in ("up", "down") else ("left", "right")
+        q, value = orientation_question(cat, opts), obj["orientation"]
+    elif obj["state"] and n == 1 and choice < 0.5:
+        q, opts = state_question(cat)
+        value = obj["state"]
+    elif choice < 0.7:
+        other = str(rng.choice([c for c in COLOUR_NAMES if c != obj["colour"]]))
+        opts = tuple(sorted((obj["colour"], other)))
+        q, value = f"What is the color of the {cat}?", obj["colour"]
+    else:
+        wrong = n + int(rng.choice([-1, 1])) if n > 1 else n + 1
+        opts = tuple(str(v) for v in sorted((n, wrong)))
+        q, value = f"How many {BY_NAME[cat].plural} are there in the image?", str(n)
+    letter = "(a)" if value == opts[0] else "(b)"
+    return {"question": f"{q} (a) {opts[0]} (b) {opts[1]}", "answer": letter}
+
+
+def instructions(sc: dict, rng: np.random.Generator) -> list[dict]:
+    out = []
+    present = S.categories(sc)
+    # existence, balanced yes/no, with POPE-like negatives
+    if rng.random() < 0.5:
+        cat = present[int(rng.integers(len(present)))]
+        out.append({"question": exists_question(cat), "answer": "yes"})
+    else:
+        rule = str(rng.choice(["random", "popular", "adversarial"]))
+        out.append({"question": exists_question(negatives(sc, rule, 1, rng)[0]), "answer": "no"})
+    if len(present) == 1:
+        cat = present[0] if rng.random() < 0.5 else negatives(sc, "adversarial", 1, rng)[0]
+        out.append({"question": f"Is {article(cat)} {cat} the main object in this image?",
+                    "answer": "yes" if cat == present[0] else "no"})
+    out.append(_two_option(sc, rng))
+    for q in vqa_questions(sc, rng, INSTRUCT_PER_IMAGE - len(out)):
+        out.append({"question": q["question"], "answer": q["answer"]})
+    return out[:INSTRUCT_PER_IMAGE]
+
+
+def region_item(sc: dict, rng: np.random.Generator) -> dict:
+    obj = sc["objects"][int(rng.integers(len(sc["objects"])))]
+    words = " ".join(adjectives(obj))
+    desc = f"{article(words)} {words} {obj['category']}"
+    if obj["orientation"]:
+        desc += " " + orientation_phrase(obj["category"], obj["orientation"])
+    desc += " " + position_phrase(*obj["centre"])
+    instruction = str(rng.choice(["Describe the object in the region.", "What is in the marked region?",
+                                  "Give a short description of the highlighted object."]))
+    return {"bbox": obj["bbox"], "polygon": obj["polygons"], "instruction": instruction, "answer": desc}
+
+
+def build(ctx: Context) -> dict:
+    caps, docs, inst, regions, t2i = [], [], [], [], []
+    for i in range(ctx.cfg["train"]):
+        rng = ctx.rng("train", i)
+        sc = S.random_scene(rng, k_range=(1, 3), count_range=(1, 4), jitter=int(rng.integers(6, 15)),
+                            bg_jitter=int(rng.integers(4, 12)))
+        rel = f"images/{i:06d}.png"
+        ctx.image("train", f"train/{rel}", sc)
+        trng = ctx.rng("train-text", i)
+        caps.append({"image": rel, "caption": alt_text(sc, trng)})
+        detailed = detailed_caption(sc)
+        docs.append({"image": rel, "text": detailed})
+        inst.extend({"image": rel, **qa} for qa in instructions(sc, trng))
+        regions.append({"image": rel, **region_item(sc, trng)})
+        t2i.append({"image": rel, "caption": detailed})
+    root = ctx.out / "train"
+    return {
+        "train_images": ctx.cfg["train"],
+        "train_captions": write_jsonl(root / "captions.jsonl", caps),
+        "train_interleaved": write_jsonl(root / "interleaved.jsonl", docs),
+        "train_instruct": write_jsonl(root / "instruct.jsonl", inst),
+        "train_region": write_jsonl(root / "region.jsonl", regions),
+        "train_t2i": write_jsonl(root / "t2i.jsonl", t2i),
+    }

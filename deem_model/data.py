@@ -1,0 +1,261 @@
+"""Training corpora in the world's ``train/`` layout, turned into model batches per stage.
+
+Layout (paths relative to ``<data>/train/``): ``images/*.png``; ``captions.jsonl``
+{"image","caption"} (category-only alt-text); ``interleaved.jsonl`` {"image","text"};
+``instruct.jsonl`` {"image","question","answer"}; ``region.jsonl`` {"image","bbox":[x,y,w,h],
+"polygon":[...],"question","answer"}; ``t2i.jsonl`` {"image","caption"}.
+
+Batches are a pure function of (seed, step): the sample order is a seeded permutation per epoch
+and every random formatting choice is drawn from a per-sample seeded generator, so a resumed
+run sees exactly the batches an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from deem_eval.errors import DataError
+from deem_eval.samples import IMAGE_TOKEN, Region
+
+from .prompting import POPE_PREFIX, POPE_TEMPLATE, encode_with_images, right_pad, text_ids
+
+REQUIRED = {
+    "captions.jsonl": ("image", "caption"),
+    "t2i.jsonl": ("image", "caption"),
+    "interleaved.jsonl": ("image", "text"),
+    "instruct.jsonl": ("image", "question", "answer"),
+    "region.jsonl": ("image", "bbox", "question", "answer"),
+}
+TEXT_SOURCES = ("interleaved.jsonl", "captions.jsonl", "t2i.jsonl")
+VQA_SUFFIX = "\nAnswer the question using a single word or phrase."
+
+
+def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Records of a JSON Lines corpus; a malformed line raises DataError naming file and line."""
+    if not path.is_file():
+        raise DataError(path, "training corpus not found", expected="a JSON Lines file in the world's train/ layout")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, f"invalid JSON ({exc.msg})", line=no) from exc
+            missing = [k for k in required if k not in row] if isinstance(row, dict) else list(required)
+            if missing:
+                raise DataError(path, f"missing keys {missing}", line=no, expected=f"an object with {list(required)}")
+            rows.append(row)
+    if not rows:
+        raise DataError(path, "no records", expected="at least one JSON object per line")
+    return rows
+
+
+def corpus_texts(train_dir: Path) -> list[str]:
+    """Every piece of text in the corpora (for building the tokenizer vocabulary)."""
+    out: list[str] = []
+    for name, keys in REQUIRED.items():
+        path = train_dir / name
+        if not path.is_file():
+            continue
+        for row in read_jsonl(path, keys):
+            out.extend(str(row[k]) for k in keys if k not in ("image", "bbox"))
+    return out
+
+
+class EpochSampler:
+    """Indices of micro-batch k: position k*B.. of a seeded permutation per epoch (no state)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self._perm: tuple[int, list[int]] | None = None
+
+    def indices(self, micro_step: int) -> list[int]:
+        out = []
+        for k in range(micro_step * self.batch_size, (micro_step + 1) * self.batch_size):
+            epoch, pos = divmod(k, self.n)
+            if self._perm is None or self._perm[0] != epoch:
+                g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                self._perm = (epoch, torch.randperm(self.n, generator=g).tolist())
+            out.append(self._perm[1][pos])
+        return out
+
+
+class ImageStore:
+    """Decoded images as uint8 arrays, loaded once; a bad file raises DataError (never swapped)."""
+
+    def __init__(self, root: Path, size: int):
+        self.root, self.size = root, size
+        self._cache: dict[str, np.ndarray] = {}
+        self.original_size: dict[str, tuple[int, int]] = {}
+
+    def get(self, rel: str) -> np.ndarray:
+        if rel not in self._cache:
+            from PIL import Image
+
+            path = (self.root / rel).resolve()
+            if self.root.resolve() not in path.parents:
+                raise DataError(path, "image path escapes the data root", expected=f"a path under {self.root}")
+            try:
+                with Image.open(path) as im:
+                    im = im.convert("RGB")
+                    self.original_size[rel] = (im.height, im.width)
+                    if im.size != (self.size, self.size):
+                        im = im.resize((self.size, self.size), Image.BICUBIC)
+                    self._cache[rel] = np.asarray(im, dtype=np.uint8).copy()
+            except FileNotFoundError as exc:
+                raise DataError(path, "image not found") from exc
+            except OSError as exc:
+                raise DataError(path, f"cannot decode image ({exc})") from exc
+        return self._cache[rel]
+
+    def batch(self, rels: list[str]) -> torch.Tensor:
+        arr = np.stack([self.get(r) for r in rels])
+        return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(255.0)
+
+
+class StageData:
+    """Deterministic batches for one training stage."""
+
+    def __init__(self, stage: str, data_dir: str | Path, model: Any, batch_size: int, seed: int,
+                 image_first_prob: float = 0.5):
+        self.stage, self.model, self.batch_size, self.seed = stage, model, batch_size, seed
+        self.image_first_prob = image_first_prob
+        self.train_dir = Path(data_dir) / "train"
+        if not self.train_dir.is_dir():
+            raise DataError(self.train_dir, "training folder not found",
+                            expected="<data>/train/ with images/ and the *.jsonl corpora")
+        self.tok = model.tokenizer
+        self.ids = model.ids
+        self.n_img = model.cfg.num_image_tokens
+        self.images = ImageStore(self.train_dir, model.cfg.encoder.image_size)
+        self.rows = self._load_rows()
+        self.sampler = EpochSampler(len(self.rows), batch_size, seed)
+
+    def _load_rows(self) -> list[dict[str, Any]]:
+        if self.stage == "lm":
+            rows = []
+            for name in TEXT_SOURCES:
+                path = self.train_dir / name
+                if path.is_file():
+                    key = "text" if name == "interleaved.jsonl" else "caption"
+                    rows.extend({"text": r[key]} for r in read_jsonl(path, REQUIRED[name]))
+            if not rows:
+                raise DataError(self.train_dir, "no text corpora found", expected=f"one of {list(TEXT_SOURCES)}")
+            return rows
+        name = {"clip": "captions.jsonl", "dm": "t2i.jsonl", "1": "interleaved.jsonl", "2": "instruct.jsonl",
+                "3": "region.jsonl"}[self.stage]
+        return read_jsonl(self.train_dir / name, REQUIRED[name])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def batch(self, micro_step: int) -> dict[str, torch.Tensor]:
+        idx = self.sampler.indices(micro_step)
+        rows = [self.rows[i] for i in idx]
+        rngs = [random.Random(self.seed * 7_919 + micro_step * 131 + j) for j in range(len(rows))]
+        return getattr(self, f"_batch_{self.stage}")(rows, rngs)
+
+    # --------------------------------------------------------------------------- per stage
+    def _batch_clip(self, rows, rngs) -> dict[str, torch.Tensor]:
+        ctx = self.model.clip_text.text.context_length if self.model.clip_text is not None else 24
+        ids = torch.zeros((len(rows), ctx), dtype=torch.long)
+        for i, r in enumerate(rows):
+            t = text_ids(self.tok, r["caption"])[: ctx - 1] + [self.model.clip_eot_id]
+            ids[i, : len(t)] = torch.tensor(t)
+        return {"pixel_values": self.images.batch([r["image"] for r in rows]), "clip_ids": ids}
+
+    def _batch_dm(self, rows, rngs) -> dict[str, torch.Tensor]:
+        n = self.model.cfg.diffusion.num_cond_tokens
+        ids = torch.full((len(rows), n), self.ids["pad"], dtype=torch.long)
+        mask = torch.zeros((len(rows), n), dtype=torch.bool)
+        for i, r in enumerate(rows):
+            t = ([self.ids["bos"]] + text_ids(self.tok, r["caption"]))[:n]
+            ids[i, : len(t)] = torch.tensor(t)
+            mask[i, : len(t)] = True
+        return {"pixel_values": self.images.batch([r["image"] for r in rows]), "cond_ids": ids, "cond_mask": mask}
+
+    def _finish(self, seqs: list[list[int]], labels: list[list[int]]) -> dict[str, torch.Tensor]:
+        limit = self.model.cfg.tokenizer.max_length
+        seqs = [s[:limit] for s in seqs]
+        labels = [lab[:limit] for lab in labels]
+        return right_pad(seqs, self.ids["pad"], labels)
+
+    def _batch_lm(self, rows, rngs) -> dict[str, torch.Tensor]:
+        seqs, labels = [], []
+        for r in rows:
+            s = [self.ids["bos"]] + text_ids(self.tok, r["text"]) + [self.ids["eos"]]
+            seqs.append(s)
+            labels.append([-100] + s[1:])
+        return self._finish(seqs, labels)
+
+    def _pieces(self, context: str, answer: str) -> tuple[list[int], list[int]]:
+        ctx = [self.ids["bos"]] + encode_with_images(self.tok, context, self.ids, self.n_img)
+        ans = text_ids(self.tok, answer) + [self.ids["eos"]]
+        return ctx + ans, [-100] * len(ctx) + ans
+
+    def _batch_1(self, rows, rngs) -> dict[str, torch.Tensor]:
+        seqs, labels = [], []
+        for r, rng in zip(rows, rngs, strict=True):
+            text = text_ids(self.tok, r["text"])
+            img = [self.ids["soi"]] + [self.ids["image"]] * self.n_img
+            if rng.random() < self.image_first_prob:  # understanding: text conditioned on the image
+                s = [self.ids["bos"]] + img + text + [self.ids["eos"]]
+                lab = [-100] * (1 + len(img)) + text + [self.ids["eos"]]
+            else:  # generation: the text predicts SoI, the image is synthesised from the context (NIP)
+                s = [self.ids["bos"]] + text + img + [self.ids["eos"]]
+                lab = [-100] + text + [self.ids["soi"]] + [-100] * (self.n_img + 1)
+            seqs.append(s)
+            labels.append(lab)
+        out = self._finish(seqs, labels)
+        out["pixel_values"] = self.images.batch([r["image"] for r in rows])
+        return out
+
+    def _batch_2(self, rows, rngs) -> dict[str, torch.Tensor]:
+        seqs, labels = [], []
+        for r, rng in zip(rows, rngs, strict=True):
+            q, a = str(r["question"]).strip(), str(r["answer"]).strip()
+            if a.lower() in ("yes", "no") and rng.random() < 0.5:
+                context, answer = POPE_TEMPLATE.format(image=IMAGE_TOKEN, question=q) + " " + POPE_PREFIX, a
+            elif rng.random() < 0.5:
+                context, answer = IMAGE_TOKEN + q + VQA_SUFFIX, a
+            else:
+                context, answer = IMAGE_TOKEN + q, a
+            s, lab = self._pieces(context, answer)
+            seqs.append(s)
+            labels.append(lab)
+        out = self._finish(seqs, labels)
+        out["pixel_values"] = self.images.batch([r["image"] for r in rows])
+        return out
+
+    def _batch_3(self, rows, rngs) -> dict[str, torch.Tensor]:
+        seqs, labels, masks = [], [], []
+        size = self.model.cfg.encoder.image_size
+        for r in rows:
+            s, lab = self._pieces(IMAGE_TOKEN + str(r["question"]).strip(), str(r["answer"]).strip())
+            seqs.append(s)
+            labels.append(lab)
+            self.images.get(r["image"])
+            masks.append(region_mask(r, self.images.original_size[r["image"]], size))
+        out = self._finish(seqs, labels)
+        out["pixel_values"] = self.images.batch([r["image"] for r in rows])
+        out["masks"] = torch.stack(masks)
+        return out
+
+
+def region_mask(row: dict[str, Any], hw: tuple[int, int], size: int) -> torch.Tensor:
+    """(1, size, size) float mask from a record's polygon (or its box when there is none)."""
+    poly = row.get("polygon") or []
+    polygons = [poly] if poly and not isinstance(poly[0], list) else list(poly)
+    m = Region(bbox=tuple(row["bbox"]), polygons=polygons).mask(hw[1], hw[0])
+    t = torch.from_numpy(m.astype(np.float32))[None]
+    if t.shape[-1] != size:
+        t = torch.nn.functional.interpolate(t[None], size=(size, size), mode="nearest")[0]
+    return t

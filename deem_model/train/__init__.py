@@ -1,0 +1,1 @@
+"""The ``deem-train`` entry point: stages, optimiser, checkpoints, resume, pipeline."""
