@@ -23,6 +23,7 @@ class Outcome:
 
 @dataclass
 class TaskResult:
+    headline: str
     n: int
     n_errors: int
     metrics: dict[str, float]
@@ -34,6 +35,7 @@ class TaskResult:
 
     def summary(self) -> dict[str, Any]:
         out = {
+            "headline": self.headline,
             "n": self.n,
             "n_errors": self.n_errors,
             "metrics": self.metrics,
@@ -76,6 +78,7 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
     for rec in scored:
         rec.pop("_sample", None)
     return TaskResult(
+        headline=task.headline,
         n=len(records),
         n_errors=sum(1 for r in records if r["error"] is not None),
         metrics={k: round(v, 4) for k, v in metrics.items()},

@@ -47,7 +47,7 @@ def table(rows: dict[str, dict[str, Any]]):
         cis: dict[str, Any] = {}
         for task in (*TABLE1, *others):
             entry = entries.get(task)
-            metric = headline(task)
+            metric = (entry or {}).get("headline") or headline(task)
             value = entry["metrics"].get(metric) if entry else None
             rec[task] = round(value, 2) if value is not None else None
             if entry and metric in entry.get("ci95", {}):

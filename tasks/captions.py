@@ -22,7 +22,13 @@ from deem_eval.bootstrap import safe_div
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import read_json
-from deem_eval.metrics.captions import METRIC_NAMES, bleu_from_stats, require_java, score_captions
+from deem_eval.metrics.captions import (
+    BLEU_STAT_KEYS,
+    METRIC_NAMES,
+    bleu_from_stats,
+    require_java,
+    score_captions,
+)
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task, TaskConfig
@@ -69,7 +75,7 @@ class CaptionTask(Task):
         item = record["_caption_stats"]
         out = {"n": 1.0}
         out.update({k: item[k] for k in _ITEM_KEYS})
-        out.update({k: v for k, v in item.items() if k.startswith("bleu_") and not k[5].isdigit()})
+        out.update({k: item[k] for k in BLEU_STAT_KEYS})
         return out
 
     def compute(self, totals: Mapping[str, Any]) -> dict[str, Any]:

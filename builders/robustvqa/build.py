@@ -22,7 +22,7 @@ from deem_eval.errors import UserError
 from .classnames import builtin_classnames, load_classnames_file, templates
 from .clip_model import ClipBundle, class_embeddings, load_clip
 from .dist import DistContext, init_dist
-from .mining import ExtractStats, extract_features, mine_negatives
+from .mining import ExtractStats, batch_ranges, extract_features, mine_negatives
 from .output import dump_json, dump_jsonl, place_image, prune, write_atomic
 from .progress import make_progress
 from .store import FeatureStore
@@ -161,18 +161,23 @@ def run_build(out: Path, imagenet_a: Path | None = None, imagenet_r: Path | None
     bundle = load_clip(clip_model, clip_pretrained, ctx.device)
     result = BuildResult(manifest={})
     outputs: dict[str, dict] = {}
+    # One text pass over the union of the label spaces (A and R are subsets of V2's 1000 classes).
+    union = list(dict.fromkeys(c.name for tree in trees.values() for c in tree.label_space))
+    row = {name: i for i, name in enumerate(union)}
     with make_progress(progress and ctx.is_main) as bar:
+        tt = time.perf_counter()
+        if ctx.is_main:
+            text_task = bar.add_task("class texts", total=len(union), unit="class")
+            all_text = class_embeddings(bundle, union, template_list,
+                                        advance=lambda n: bar.advance(text_task, n))
+        ctx.barrier()
+        if not ctx.is_main:
+            all_text = class_embeddings(bundle, union, template_list)  # from the cache the main rank wrote
+        result.text_seconds = time.perf_counter() - tt
         for split, tree in trees.items():
-            label_names = [c.name for c in tree.label_space]
-            tt = time.perf_counter()
-            if ctx.is_main:
-                text = class_embeddings(bundle, label_names, template_list)
-            ctx.barrier()
-            if not ctx.is_main:
-                text = class_embeddings(bundle, label_names, template_list)
-            result.text_seconds += time.perf_counter() - tt
-            n_mine = sum(min(batch_size, len(tree.items) - s)
-                         for b, s in enumerate(range(0, len(tree.items), batch_size)) if b % ctx.world_size == ctx.rank)
+            text = all_text[[row[c.name] for c in tree.label_space]]
+            n_mine = sum(len(b) for i, b in enumerate(batch_ranges(len(tree.items), batch_size))
+                         if i % ctx.world_size == ctx.rank)
             task = bar.add_task(split, total=n_mine, unit="img")
             store = FeatureStore(out / FEATURES_DIR / split, _features_key(bundle, tree, batch_size), ctx.rank)
             feats, stats = extract_features(tree.root, [it.relpath for it in tree.items], bundle, batch_size,

@@ -185,7 +185,8 @@ def text_cache_path(fingerprint: str, names: list[str], template_list: list[str]
 
 
 def class_embeddings(bundle: ClipBundle, names: list[str], template_list: list[str],
-                     batch_size: int = 256, use_cache: bool = True) -> Any:
+                     batch_size: int = 256, use_cache: bool = True,
+                     advance: Callable[[int], None] | None = None) -> Any:
     """[C, D] float32 class embeddings: per-template L2-normalised, averaged, normalised again."""
     import torch
     from safetensors.torch import load_file, save_file
@@ -195,6 +196,8 @@ def class_embeddings(bundle: ClipBundle, names: list[str], template_list: list[s
         with contextlib.suppress(Exception):
             emb = load_file(str(path))["embeddings"]
             if emb.shape[0] == len(names):
+                if advance:
+                    advance(len(names))
                 return emb
     per_chunk = max(1, batch_size // len(template_list))
     rows = []
@@ -207,6 +210,8 @@ def class_embeddings(bundle: ClipBundle, names: list[str], template_list: list[s
             feats = torch.nn.functional.normalize(feats, dim=-1)
             feats = feats.reshape(len(chunk), len(template_list), -1).mean(dim=1)
             rows.append(torch.nn.functional.normalize(feats, dim=-1).cpu())
+            if advance:
+                advance(len(chunk))
     emb = torch.cat(rows).contiguous()
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import corpora
-from .context import SIZES, Context
 from .contact_sheet import write_contact_sheet
+from .context import SIZES, Context
 from .draw import render
 from .files import save_image, write_json, write_jsonl
 from .layouts import captions, imagenet, mmvp, pope, refcocog, vqa

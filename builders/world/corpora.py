@@ -23,7 +23,7 @@ from . import scene as S
 from .catalog import BY_NAME, COLOUR_NAMES
 from .context import Context
 from .files import write_jsonl
-from .language import adjectives, article, detailed_caption, orientation_phrase, position_phrase, alt_text
+from .language import adjectives, alt_text, article, detailed_caption, orientation_phrase, position_phrase
 from .questions import exists_question, negatives, orientation_question, state_question, vqa_questions
 
 INSTRUCT_PER_IMAGE = 4

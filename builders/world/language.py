@@ -88,7 +88,7 @@ def join(items: list[str]) -> str:
 
 
 ALT_TEMPLATES = ("a photo of {x}.", "{x}", "a picture of {x}.", "an image of {x}.", "{x} in a picture",
-                 "a drawing of {x}.", "a close-up photo of {x}.")
+                 "a drawing of {x}.", "a cropped photo of {x}.")
 
 
 def alt_text(scene: dict, rng: np.random.Generator) -> str:

@@ -146,7 +146,7 @@ def ten_answers(answer: str, rng: np.random.Generator, alternatives: tuple[str, 
                 noise: float = 0.08) -> list[dict]:
     """Ten VQA annotator answers: mostly the answer, some variants and synonyms, a little noise.
 
-    At least four answers are exactly ``answer``, so the consensus answer scores 100%.
+    At least four answers are exactly ``answer`` (so it scores 100%) and it is the plurality.
     """
     raw: list[str] = []
     for i in range(10):
@@ -158,6 +158,14 @@ def ten_answers(answer: str, rng: np.random.Generator, alternatives: tuple[str, 
             raw.append(_variant(answer, rng, alternatives))
         else:
             raw.append(answer)
+    while True:  # the intended answer must be the plurality (VQA's multiple_choice_answer)
+        others = [a for a in raw if a != answer]
+        if not others:
+            break
+        top = max(sorted(set(others)), key=others.count)
+        if raw.count(answer) > others.count(top):
+            break
+        raw[raw.index(top)] = answer
     order = rng.permutation(10)
     out = []
     for j, idx in enumerate(order):

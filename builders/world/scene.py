@@ -8,8 +8,8 @@ attributes (``count`` is the group size); positions are tight boxes in 64 px ima
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
 import json
+from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate, combinations
 

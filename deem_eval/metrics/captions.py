@@ -35,6 +35,8 @@ JAVA_MISSING = (
 )
 METRIC_NAMES = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr")
 BLEU_N = 4
+BLEU_STAT_KEYS = ("bleu_testlen", "bleu_reflen", *(f"bleu_{kind}_{k}" for k in range(1, BLEU_N + 1)
+                                                  for kind in ("guess", "correct")))
 _TINY, _SMALL = 1e-15, 1e-9  # BleuScorer's guards against zero counts
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
-@lru_cache(maxsize=None)
+@cache
 def small_world(seed: int = 0) -> Path:
     from deem_eval.builders.world import build_world
 

@@ -22,8 +22,10 @@ def trained_stage2(world_dir, tmp_path_factory):
     """A micro model after 20 optimiser steps of yes/no instruction tuning (shared by tests)."""
     out = tmp_path_factory.mktemp("s2")
     cfg = get_preset("micro")
-    cfg.stages["2"].lr = 3e-3
-    cfg.stages["2"].groups = [ParamGroup("llm", ["mm_decoder.llm.*"], 3e-3)]
+    st = cfg.stages["2"]
+    st.lr, st.losses, st.warmup_steps, st.batch_size = 1e-2, {"ntp": 1.0}, 1, 8
+    st.trainable = ["mm_decoder.llm.*", "visual_tokenizer.resampler.*", "visual_tokenizer.proj_llm.*"]
+    st.groups = [ParamGroup("llm", ["mm_decoder.llm.*"], 1e-2)]
     job = DeemJob(cfg, "2", world_dir)
     train(job, job.stage, out, 20, show_progress=False)
     return job.model.eval(), _log(out)

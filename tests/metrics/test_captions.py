@@ -49,7 +49,8 @@ def test_bleu_1_by_hand(scores):
 
 
 def test_corpus_bleu_is_recomputed_exactly_from_summed_statistics(scores):
-    keys = [k for k in scores.items[0] if k.startswith("bleu_") and not k[5].isdigit()]
+    keys = cap.BLEU_STAT_KEYS
+    assert set(keys) <= set(scores.items[0]) and len(keys) == 10
     totals = {k: sum(item[k] for item in scores.items) for k in keys}
     again = bleu_from_stats(totals)
     for k in range(1, 5):
