@@ -21,11 +21,18 @@ def resolve_data_root(arg: str | Path | None) -> Path:
 
 
 def inside(root: Path, rel: str, what: str, file: Path, line: int | None = None) -> Path:
-    """Join ``rel`` under ``root`` and refuse paths that escape it (../, absolute paths, symlinks out)."""
+    """Join ``rel`` under ``root`` and refuse paths that escape it (../, absolute paths, symlinks out).
+
+    ``rel`` names a file, so an empty name or one that resolves to ``root`` itself is refused too.
+    """
     from .errors import DataError
 
+    expected = "a path inside the data folder"
+    if "\x00" in rel:
+        raise DataError(file, f"{what} {rel!r} contains a NUL byte", line=line, expected=expected)
     candidate = (root / rel).resolve()
     base = root.resolve()
-    if not (candidate == base or base in candidate.parents):
-        raise DataError(file, f"{what} {rel!r} points outside {root}", line=line, expected="a path inside the data folder")
+    if base not in candidate.parents:
+        where = "is the data folder itself" if candidate == base else f"points outside {root}"
+        raise DataError(file, f"{what} {rel!r} {where}", line=line, expected=expected)
     return candidate

@@ -20,10 +20,19 @@ def require(path: Path, expected: str) -> Path:
     return path
 
 
-def read_json(path: Path, expected: str = "a JSON document") -> Any:
+def require_file(path: Path, expected: str) -> Path:
+    """Like :func:`require`, and refuse a folder where a file is expected."""
     require(path, expected)
+    if not path.is_file():
+        raise DataError(path, "not a file", expected=expected)
+    return path
+
+
+def read_json(path: Path, expected: str = "a JSON document") -> Any:
+    """Parse a JSON file (a UTF-8 byte-order mark is allowed); errors name the file and line."""
+    require_file(path, expected)
     try:
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding="utf-8-sig") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
         raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno, expected=expected) from exc
@@ -31,38 +40,65 @@ def read_json(path: Path, expected: str = "a JSON document") -> Any:
         raise DataError(path, "not UTF-8 text", expected=expected) from exc
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file read as bytes, so a bad byte is reported with its line."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(path, "not UTF-8 text", line=lineno) from exc
+
+
 def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; a bad line raises naming file and line."""
-    require(path, expected)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
-            if not isinstance(obj, dict):
-                raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
-            yield lineno, obj
+    require_file(path, expected)
+    for lineno, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
+        if not isinstance(obj, dict):
+            raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
+        yield lineno, obj
 
 
 def iter_csv(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) with the required columns checked in the header and every row."""
+    """Yield (line number, row) with the required columns checked in the header and every row.
+
+    A byte-order mark, CRLF line ends, extra columns and rows that are entirely empty (blank
+    lines, a spreadsheet's trailing ",,,") are accepted; empty values past the header's last
+    column are ignored.
+    """
     expected = "CSV with columns " + ", ".join(columns)
-    require(path, expected)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
+    require_file(path, expected)
+    last = [0]  # the physical line the csv reader has reached (a record may span lines)
+
+    def numbered() -> Iterator[str]:
+        for last[0], line in _lines(path):
+            yield line
+
+    reader = csv.DictReader(numbered())
+    try:
         header = [h.strip() for h in (reader.fieldnames or [])]
         absent = [c for c in columns if c not in header]
         if absent:
             raise DataError(path, f"header lacks {', '.join(absent)}", line=1, expected=expected)
         reader.fieldnames = header
         for row in reader:
-            lineno = reader.line_num
-            if any(row.get(c) is None for c in columns) or None in row:
+            lineno = last[0]
+            extra = row.pop(None, None) or []
+            if all(not (v or "").strip() for v in row.values()) and not any(v.strip() for v in extra):
+                continue
+            if any(row.get(c) is None for c in columns) or any(v.strip() for v in extra):
                 raise DataError(path, "wrong number of fields", line=lineno, expected=expected)
             yield lineno, {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    except csv.Error as exc:
+        raise DataError(path, f"not a readable CSV ({exc})", line=last[0], expected=expected) from exc
 
 
 def field(obj: dict[str, Any], key: str, path: Path, line: int | None, kind: type | tuple[type, ...]) -> Any:
@@ -70,7 +106,8 @@ def field(obj: dict[str, Any], key: str, path: Path, line: int | None, kind: typ
     if key not in obj:
         raise DataError(path, f"missing key {key!r}", line=line)
     value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise DataError(path, f"{key!r} is {type(value).__name__}", line=line, expected=names)
     return value

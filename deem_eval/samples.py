@@ -32,7 +32,7 @@ class ImageRef:
                 return im.convert("RGB")
         except FileNotFoundError as exc:
             raise SampleError(f"image not found: {self.path}") from exc
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
             raise SampleError(f"cannot decode image {self.path or self.key}: {exc}") from exc
 
 

@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import DataError, UserError
 from .evaluation import Outcome, TaskResult, finalize
+from .io import field, iter_jsonl
 from .registry import TASKS
 from .task import build_config
 
 
-def read_predictions(path: Path) -> dict[str, str]:
-    """Map id -> prediction; a malformed line exits 2 naming the line; duplicate ids are an error."""
+class Prediction(NamedTuple):
+    text: str | None
+    error: str | None = None
+
+
+PREDICTION_LINE = '{"id": string or integer, "prediction": string, number or null}'
+
+
+def read_predictions(path: Path) -> dict[str, Prediction]:
+    """Map id (as a string) -> prediction; a malformed line or a duplicate id exits 2 naming the line.
+
+    A run's samples file is accepted as is: its ``error`` field, when set, keeps that sample an
+    error here too, so re-scoring gives the run's metrics. A null prediction is an empty answer.
+    """
     if not path.is_file():
         raise UserError(f"predictions file {path} not found")
-    preds: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected='{"id": ..., "prediction": ...}') from exc
-            if not isinstance(obj, dict) or "id" not in obj or "prediction" not in obj:
-                raise DataError(path, "missing 'id' or 'prediction'", line=lineno, expected='{"id": ..., "prediction": ...}')
-            sid = str(obj["id"])
-            if sid in preds:
-                raise DataError(path, f"duplicate id {sid!r}", line=lineno)
-            pred = obj["prediction"]
-            preds[sid] = "" if pred is None else str(pred)
+    preds: dict[str, Prediction] = {}
+    for lineno, obj in iter_jsonl(path, expected=PREDICTION_LINE):
+        sid = str(field(obj, "id", path, lineno, (str, int)))
+        if sid in preds:
+            raise DataError(path, f"duplicate id {sid!r}", line=lineno)
+        pred = field(obj, "prediction", path, lineno, (str, int, float, type(None)))
+        error = obj.get("error")
+        if error is not None and not isinstance(error, str):
+            raise DataError(path, f"'error' is {type(error).__name__}", line=lineno, expected="a string or null")
+        preds[sid] = Prediction(None if pred is None else str(pred), error)
     return preds
 
 
@@ -54,7 +61,9 @@ def score_file(
         if sample.id not in preds:
             missing.append(sample.id)
             continue
-        outcomes.append(Outcome(sample, task.prompt(sample), preds[sample.id]))
+        pred = preds[sample.id]
+        text = pred.text if pred.error is not None else pred.text or ""
+        outcomes.append(Outcome(sample, task.prompt(sample), text, pred.error))
     unknown = sorted(set(preds) - seen)
     result = finalize(task, outcomes, seed=seed)
     result.extra["n_missing"] = len(missing)

@@ -38,7 +38,7 @@ def _dedup_state(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
             aliases[name] = seen[key]
             continue
         seen[key] = name
-        out[name] = t.detach().contiguous().cpu()
+        out[name] = t
     return out, aliases
 
 
@@ -47,6 +47,7 @@ def save_weights(model: Any, path: str | Path) -> str:
     from safetensors.torch import save_file
 
     tensors, aliases = _dedup_state(model.state_dict())
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     save_file(tensors, str(path), metadata={"format": "pt", "aliases": json.dumps(aliases, sort_keys=True)})
     return sha256_file(path)
 
@@ -66,8 +67,10 @@ def load_weights(model: Any, path: str | Path) -> str:
                 tensors[k] = fh.get_tensor(k)
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"{path}: truncated or corrupt safetensors file ({exc})") from exc
-    aliases = json.loads(meta.get("aliases", "{}"))
     expected = model.state_dict()
+    # tied weights (e.g. the LM head sharing the input embedding) are stored once
+    _, aliases = _dedup_state(expected)
+    aliases.update(json.loads(meta.get("aliases", "{}")))
     missing = sorted(k for k in expected if k not in tensors and aliases.get(k) not in tensors)
     unexpected = sorted(k for k in tensors if k not in expected)
     wrong = sorted(k for k in tensors if k in expected and tuple(tensors[k].shape) != tuple(expected[k].shape))

@@ -3,7 +3,7 @@
 Layout (paths relative to ``<data>/train/``): ``images/*.png``; ``captions.jsonl``
 {"image","caption"} (category-only alt-text); ``interleaved.jsonl`` {"image","text"};
 ``instruct.jsonl`` {"image","question","answer"}; ``region.jsonl`` {"image","bbox":[x,y,w,h],
-"polygon":[...],"question","answer"}; ``t2i.jsonl`` {"image","caption"}.
+"polygon":[...],"question" (or "instruction"),"answer"}; ``t2i.jsonl`` {"image","caption"}.
 
 Batches are a pure function of (seed, step): the sample order is a seeded permutation per epoch
 and every random formatting choice is drawn from a per-sample seeded generator, so a resumed
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,12 @@ REQUIRED = {
     "t2i.jsonl": ("image", "caption"),
     "interleaved.jsonl": ("image", "text"),
     "instruct.jsonl": ("image", "question", "answer"),
-    "region.jsonl": ("image", "bbox", "question", "answer"),
+    "region.jsonl": ("image", "bbox", "answer"),  # plus "question" (or "instruction")
 }
 TEXT_SOURCES = ("interleaved.jsonl", "captions.jsonl", "t2i.jsonl")
 VQA_SUFFIX = "\nAnswer the question using a single word or phrase."
+OPTIONS_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
+OPTIONS = re.compile(r"^(?P<q>.*?)\s*(?P<opts>\(a\).*)$", re.S)
 
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -66,7 +69,7 @@ def corpus_texts(train_dir: Path) -> list[str]:
         if not path.is_file():
             continue
         for row in read_jsonl(path, keys):
-            out.extend(str(row[k]) for k in keys if k not in ("image", "bbox"))
+            out.extend(v for k, v in row.items() if k != "image" and isinstance(v, str))
     return out
 
 
@@ -152,7 +155,12 @@ class StageData:
             return rows
         name = {"clip": "captions.jsonl", "dm": "t2i.jsonl", "1": "interleaved.jsonl", "2": "instruct.jsonl",
                 "3": "region.jsonl"}[self.stage]
-        return read_jsonl(self.train_dir / name, REQUIRED[name])
+        rows = read_jsonl(self.train_dir / name, REQUIRED[name])
+        if name == "region.jsonl":
+            for no, r in enumerate(rows, 1):
+                if "question" not in r and "instruction" not in r:
+                    raise DataError(self.train_dir / name, "missing key 'question' (or 'instruction')", line=no)
+        return rows
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -222,7 +230,10 @@ class StageData:
         seqs, labels = [], []
         for r, rng in zip(rows, rngs, strict=True):
             q, a = str(r["question"]).strip(), str(r["answer"]).strip()
-            if a.lower() in ("yes", "no") and rng.random() < 0.5:
+            m = OPTIONS.match(q) if a.startswith("(") else None
+            if m is not None and rng.random() < 0.7:  # two-option questions in the MMVP layout
+                context, answer = IMAGE_TOKEN + m["q"] + "\n" + m["opts"] + OPTIONS_SUFFIX, a
+            elif a.lower() in ("yes", "no") and rng.random() < 0.5:
                 context, answer = POPE_TEMPLATE.format(image=IMAGE_TOKEN, question=q) + " " + POPE_PREFIX, a
             elif rng.random() < 0.5:
                 context, answer = IMAGE_TOKEN + q + VQA_SUFFIX, a
@@ -239,7 +250,8 @@ class StageData:
         seqs, labels, masks = [], [], []
         size = self.model.cfg.encoder.image_size
         for r in rows:
-            s, lab = self._pieces(IMAGE_TOKEN + str(r["question"]).strip(), str(r["answer"]).strip())
+            question = r.get("question", r.get("instruction"))
+            s, lab = self._pieces(IMAGE_TOKEN + str(question).strip(), str(r["answer"]).strip())
             seqs.append(s)
             labels.append(lab)
             self.images.get(r["image"])

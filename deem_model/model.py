@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from .config import DeemConfig
 from .image_decoder import ImageDecoder
@@ -64,18 +65,21 @@ class DeemModel(nn.Module):
             out["dm"] = self._dm_loss(batch)
         vis = None
         if "pixel_values" in batch and any(k in w for k in ("ntp", "nip", "csr")):
-            vis = self.encode_images(batch["pixel_values"], batch.get("masks"))
+            with record_function("deem.visual_tokenizer"):
+                vis = self.encode_images(batch["pixel_values"], batch.get("masks"))
         hidden = None
         if "ntp" in w or "nip" in w:
-            emb = self.mm_decoder.embed(batch["input_ids"], None if vis is None else vis["llm_tokens"])
-            res = self.mm_decoder.llm(inputs_embeds=emb, attention_mask=batch["attention_mask"],
-                                      output_hidden_states="nip" in w, use_cache=False)
+            with record_function("deem.llm"):
+                emb = self.mm_decoder.embed(batch["input_ids"], None if vis is None else vis["llm_tokens"])
+                res = self.mm_decoder.llm(inputs_embeds=emb, attention_mask=batch["attention_mask"],
+                                          output_hidden_states="nip" in w, use_cache=False)
             if "ntp" in w:
                 out["ntp"] = self._ntp(res.logits, batch["labels"])
             if "nip" in w:
                 hidden = res.hidden_states[-1]
         if ("nip" in w or "csr" in w) and vis is not None:
-            out.update(self._diffusion_losses(batch, vis, hidden, w))
+            with record_function("deem.diffusion"):
+                out.update(self._diffusion_losses(batch, vis, hidden, w))
         total = sum(w[k] * v for k, v in out.items())
         out["total"] = total if isinstance(total, torch.Tensor) else torch.zeros((), device=self.device)
         return out

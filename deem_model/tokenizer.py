@@ -26,6 +26,8 @@ TEMPLATE_TEXT = (
     "Answer with the option's letter from the given choices directly. Options: (a) (b) (c) (d) "
     "Describe the image briefly. A photo of Describe the region. Generate an image of "
     "What is in the highlighted region? Is there a in the image? Is the main object in this image? "
+    "Describe this image in one sentence. Describe the object in the marked region. "
+    "Answer the question using a single word or phrase. "
     "0 1 2 3 4 5 6 7 8 9 one two three four five"
 )
 

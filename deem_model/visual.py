@@ -9,6 +9,7 @@ diffusion cross-attention width (the CSR condition).
 from __future__ import annotations
 
 import copy
+
 import torch
 from torch import nn
 

@@ -140,10 +140,12 @@ class CocoCaptionTask(CaptionTask):
         split = self.config.split
         seen: set[str] = set()
         image_root = self.data_dir / "images"
+        splits: set[str] = set()
         for i, img in enumerate(images):
             where = f"images[{i}]"
             if not isinstance(img, dict):
                 raise DataError(path, f"{where} is not an object", expected=self.LAYOUT)
+            splits.add(str(img.get("split")))
             if img.get("split") != split:
                 continue
             cocoid, filepath, filename = img.get("cocoid"), img.get("filepath"), img.get("filename")
@@ -163,3 +165,6 @@ class CocoCaptionTask(CaptionTask):
                 image=ImageRef(key=f"coco_caption/{rel}", path=image_path),
                 meta={"imgid": img.get("imgid")},
             )
+        if not seen:
+            raise DataError(path, f"no images in split {split!r} (splits present: {', '.join(sorted(splits)) or 'none'})",
+                            expected=self.LAYOUT)

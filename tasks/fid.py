@@ -70,7 +70,7 @@ def _check_image(path: Path) -> str | None:
             im.load()
     except FileNotFoundError:
         return f"image not found: {path}"
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         return f"cannot decode image {path}: {exc}"
     return None
 
@@ -142,6 +142,8 @@ class FidCocoTask(Task):
                 question=" ".join(first[image_id][1].split()),
                 meta={"annotation_id": first[image_id][0]},
             )
+        if not seen & first.keys():
+            raise DataError(path, "no image has a caption", expected=LAYOUT)
 
     def generated_path(self, prediction: str) -> Path:
         p = Path(prediction).expanduser()

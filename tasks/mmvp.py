@@ -99,6 +99,8 @@ class MMVP(Task):
                     "line": line,
                 }
             )
+        if not rows:
+            raise DataError(path, "holds no questions", expected="CSV with columns " + ", ".join(COLUMNS))
         return rows
 
     def _apply_errata(self, rows: list[dict[str, Any]]) -> None:

@@ -129,50 +129,58 @@ class PopeTask(YesNoTask):
                 question=field(obj, "text", path, line, str),
                 options=[YES, NO],
             )
+        if not seen:
+            raise DataError(path, "holds no questions", expected="JSON Lines with question_id, image, text, label")
 
     def _parquet_samples(self) -> Iterator[Sample]:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         seen: set[str] = set()
-        last_key, last_bytes = None, None
         for path in self.parquet_files():
-            pf = pq.ParquetFile(path)
-            absent = [c for c in PARQUET_COLUMNS if c not in pf.schema_arrow.names]
-            if absent:
-                raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=self.layout)
-            row_no = 0
-            for batch in pf.iter_batches(batch_size=64, columns=list(PARQUET_COLUMNS)):
-                for row in batch.to_pylist():
-                    row_no += 1
-                    if row["category"] != self.split:
-                        continue
-                    where = f"row {row_no}: "
-                    qid = str(row["question_id"])
-                    if qid in seen:
-                        raise DataError(path, f"{where}duplicate question_id {qid} in split {self.split}")
-                    seen.add(qid)
-                    key = str(row["image_source"])
-                    image = row["image"] or {}
-                    if image.get("bytes"):
-                        # Consecutive questions about one image share one bytes object (flat memory).
-                        if key != last_key:
-                            last_key, last_bytes = key, image["bytes"]
-                        ref = ImageRef(key=key, data=last_bytes)
-                    elif image.get("path"):
-                        ref = ImageRef(
-                            key=key, path=inside(self.data_dir / "images", image["path"], "image path", path)
-                        )
-                    else:
-                        raise DataError(
-                            path, f"{where}image has neither bytes nor path", expected=self.layout
-                        )
-                    yield Sample(
-                        id=qid,
-                        target=yes_no_label(row["answer"], path, None, f"{where}answer"),
-                        image=ref,
-                        question=str(row["question"]),
-                        options=[YES, NO],
+            try:
+                yield from self._parquet_file_samples(pq.ParquetFile(path), path, seen)
+            except pa.ArrowException as exc:
+                raise DataError(path, f"not a readable parquet file ({exc})", expected=self.layout) from exc
+
+    def _parquet_file_samples(self, pf: Any, path: Path, seen: set[str]) -> Iterator[Sample]:
+        last_key, last_bytes = None, None
+        absent = [c for c in PARQUET_COLUMNS if c not in pf.schema_arrow.names]
+        if absent:
+            raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=self.layout)
+        row_no = 0
+        for batch in pf.iter_batches(batch_size=64, columns=list(PARQUET_COLUMNS)):
+            for row in batch.to_pylist():
+                row_no += 1
+                if row["category"] != self.split:
+                    continue
+                where = f"row {row_no}: "
+                qid = str(row["question_id"])
+                if qid in seen:
+                    raise DataError(path, f"{where}duplicate question_id {qid} in split {self.split}")
+                seen.add(qid)
+                key = str(row["image_source"])
+                image = row["image"] or {}
+                if image.get("bytes"):
+                    # Consecutive questions about one image share one bytes object (flat memory).
+                    if key != last_key:
+                        last_key, last_bytes = key, image["bytes"]
+                    ref = ImageRef(key=key, data=last_bytes)
+                elif image.get("path"):
+                    ref = ImageRef(
+                        key=key, path=inside(self.data_dir / "images", image["path"], "image path", path)
                     )
+                else:
+                    raise DataError(
+                        path, f"{where}image has neither bytes nor path", expected=self.layout
+                    )
+                yield Sample(
+                    id=qid,
+                    target=yes_no_label(row["answer"], path, None, f"{where}answer"),
+                    image=ref,
+                    question=str(row["question"]),
+                    options=[YES, NO],
+                )
 
 
 @register_task("pope_random", group="pope")

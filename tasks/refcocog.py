@@ -73,10 +73,12 @@ class RefCocogTask(CaptionTask):
         images, anns = self._instances(inst_path)
         image_root = self.data_dir / "images"
         seen: set[str] = set()
+        splits: set[str] = set()
         for i, ref in enumerate(refs):
             where = f"ref #{i}"
             if not isinstance(ref, dict):
                 raise DataError(refs_path, f"{where} is not a dict", expected=REFS_LAYOUT)
+            splits.add(str(ref.get("split")))
             if ref.get("split") != self.config.split:
                 continue
             ref_id = _int(ref, "ref_id", refs_path, where, REFS_LAYOUT)
@@ -104,6 +106,10 @@ class RefCocogTask(CaptionTask):
                 region=self._region(ann, inst_path),
                 meta={"ann_id": ann_id, "image_id": image_id, "category_id": ref.get("category_id")},
             )
+        if not seen:
+            present = ", ".join(sorted(splits)) or "none"
+            raise DataError(refs_path, f"no refs in split {self.config.split!r} (splits present: {present})",
+                            expected=REFS_LAYOUT)
 
     @staticmethod
     def _instances(path: Path) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:

@@ -50,10 +50,9 @@ class RobustVQATask(YesNoTask):
         if not isinstance(doc, dict) or self.split_key not in doc:
             raise DataError(path, f"no key {self.split_key!r}", expected=LAYOUT)
         items = doc[self.split_key]
-        if not isinstance(items, list):
-            raise DataError(
-                path, f"{self.split_key!r} is {type(items).__name__}, not a list", expected=LAYOUT
-            )
+        if not isinstance(items, list) or not items:
+            what = "an empty list" if isinstance(items, list) else f"{type(items).__name__}, not a list"
+            raise DataError(path, f"{self.split_key!r} is {what}", expected=LAYOUT)
         seen: set[str] = set()
         for i, item in enumerate(items):
             where = f"{self.split_key}[{i}]"

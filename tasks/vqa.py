@@ -76,6 +76,8 @@ class VQATask(Task):
     def samples(self) -> Iterator[Sample]:
         q_path, a_path = self.data_dir / "questions.json", self.data_dir / "annotations.json"
         questions = _records(q_path, "questions", QUESTIONS_LAYOUT)
+        if not questions:
+            raise DataError(q_path, "holds no questions", expected=QUESTIONS_LAYOUT)
         annotations: dict[str, dict[str, Any]] = {}
         for i, ann in enumerate(_records(a_path, "annotations", ANNOTATIONS_LAYOUT)):
             qid = str(ann["question_id"])

@@ -1,9 +1,12 @@
 """Orchestrate a RobustVQA build: validate inputs, load CLIP, mine negatives, write the outputs.
 
 Outputs under `out`: `robustvqa_test.json` (the official format), the images under
-`<split>/<class folder>/<file>`, `mining.jsonl` (CLIP's top-1 and margin per image) and
+`<split>/<class folder>/<file>`, `mining.jsonl` (per decoded image: CLIP's top-1, the negative,
+cosine scores and margin = score(gt) − score(negative), negative when CLIP is wrong) and
 `manifest.json`. Every file is a pure function of the inputs and options, so two runs — fresh,
-resumed, or data-parallel — give the same bytes.
+resumed, or data-parallel — give the same bytes. (Floating-point sums depend on the number of torch
+threads per process, so compare runs with the same DEEM_THREADS / OMP_NUM_THREADS; launchers
+default to one thread per process.)
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ def _check_no_overlap(out: Path, split: str, root: Path) -> None:
 def _features_key(bundle: ClipBundle, tree: SplitTree, batch_size: int) -> str:
     transform = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(bundle.preprocess))
     payload = {"model": bundle.fingerprint, "transform": transform, "batch_size": batch_size,
+               "device_type": str(bundle.device).split(":")[0],
                "files": [[it.relpath, it.size, it.mtime_ns] for it in tree.items]}
     return hashlib.sha256(json.dumps(payload).encode("utf-8")).hexdigest()
 
@@ -190,7 +194,7 @@ def run_build(out: Path, imagenet_a: Path | None = None, imagenet_r: Path | None
         result.manifest = _write_outputs(out, outputs, bundle, names, templates_kind, template_list, keep,
                                          batch_size)
         shutil.rmtree(out / FEATURES_DIR, ignore_errors=True)
-    ctx.barrier()
+    result.manifest = ctx.gather(result.manifest)[0]  # every rank returns the main rank's manifest
     result.wall_seconds = time.perf_counter() - t0
     return result
 

@@ -170,7 +170,7 @@ def load_clip(name: str, pretrained: str | None, device: str) -> ClipBundle:
             tokenizer = open_clip.get_tokenizer(name)
     except UserError:
         raise
-    except (RuntimeError, OSError, ValueError) as e:
+    except Exception as e:  # open_clip reports bad configs, checkpoints and downloads with many types
         raise UserError(f"could not load CLIP model {name} ({pretrained}): {e}; {_HINT}") from e
     model.eval()
     used = None if name.startswith((LOCAL_DIR, "hf-hub:")) else pretrained

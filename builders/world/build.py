@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +13,7 @@ from .context import SIZES, Context
 from .draw import render
 from .files import save_image, write_json, write_jsonl
 from .layouts import captions, imagenet, mmvp, pope, refcocog, vqa
+from .pool import parallel_map
 
 PARTS: tuple[tuple[str, Callable[[Context], dict]], ...] = (
     ("pope", pope.build),
@@ -30,34 +29,14 @@ PARTS: tuple[tuple[str, Callable[[Context], dict]], ...] = (
 )
 
 
-def _render_chunk(args: tuple[str, list[tuple[str, dict]]]) -> int:
-    out, jobs = args
-    for rel, sc in jobs:
-        save_image(render(sc), Path(out) / rel)
-    return len(jobs)
+def _render_one(args: tuple[str, str, dict]) -> None:
+    out, rel, sc = args
+    save_image(render(sc), Path(out) / rel)
 
 
-def _workers() -> int:
-    raw = os.environ.get("DEEM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    if raw and raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def render_all(out: Path, jobs: list[tuple[str, dict]], progress: bool) -> None:
+def render_all(out: Path, jobs: list[tuple[str, dict]]) -> None:
     """Draw and save every queued image, in parallel when more than one core is available."""
-    n_workers = min(_workers(), 8)
-    chunks = [(str(out), jobs[i:i + 200]) for i in range(0, len(jobs), 200)]
-    done = 0
-    if n_workers <= 1 or len(jobs) < 400 or "fork" not in mp.get_all_start_methods():
-        for ch in chunks:
-            done += _render_chunk(ch)
-        return
-    with mp.get_context("fork").Pool(n_workers) as pool:
-        for n in pool.imap_unordered(_render_chunk, chunks):
-            done += n
-            if progress and done % 2000 < 200:
-                print(f"  images {done}/{len(jobs)}", file=sys.stderr, flush=True)
+    parallel_map(_render_one, [(str(out), rel, sc) for rel, sc in jobs])
 
 
 def build_world(out: Path, size: str = "full", seed: int = 0, progress: bool = True,
@@ -76,7 +55,9 @@ def build_world(out: Path, size: str = "full", seed: int = 0, progress: bool = T
         counts.update(fn(ctx))
         if progress:
             print(f"  {name}: layout written", file=sys.stderr, flush=True)
-    render_all(out, ctx.jobs, progress)
+    if progress:
+        print(f"  drawing {len(ctx.jobs)} images", file=sys.stderr, flush=True)
+    render_all(out, ctx.jobs)
     for part, rows in sorted(ctx.sidecars.items()):
         write_jsonl(out / "scenes" / f"{part}.jsonl", rows)
     write_contact_sheet(ctx.sidecars, out / "contact_sheet.png")

@@ -24,6 +24,7 @@ from .catalog import BY_NAME, COLOUR_NAMES
 from .context import Context
 from .files import write_jsonl
 from .language import adjectives, alt_text, article, detailed_caption, orientation_phrase, position_phrase
+from .pool import parallel_map
 from .questions import exists_question, negatives, orientation_question, state_question, vqa_questions
 
 INSTRUCT_PER_IMAGE = 4
@@ -85,27 +86,34 @@ def region_item(sc: dict, rng: np.random.Generator) -> dict:
     return {"bbox": obj["bbox"], "polygon": obj["polygons"], "instruction": instruction, "answer": desc}
 
 
-def build(ctx: Context) -> dict:
-    caps, docs, inst, regions, t2i = [], [], [], [], []
-    for i in range(ctx.cfg["train"]):
-        rng = ctx.rng("train", i)
-        sc = S.random_scene(rng, k_range=(1, 3), count_range=(1, 4), jitter=int(rng.integers(6, 15)),
-                            bg_jitter=int(rng.integers(4, 12)))
-        rel = f"images/{i:06d}.png"
-        ctx.image("train", f"train/{rel}", sc)
-        trng = ctx.rng("train-text", i)
-        caps.append({"image": rel, "caption": alt_text(sc, trng)})
-        detailed = detailed_caption(sc)
-        docs.append({"image": rel, "text": detailed})
-        inst.extend({"image": rel, **qa} for qa in instructions(sc, trng))
-        regions.append({"image": rel, **region_item(sc, trng)})
-        t2i.append({"image": rel, "caption": detailed})
-    root = ctx.out / "train"
-    return {
-        "train_images": ctx.cfg["train"],
-        "train_captions": write_jsonl(root / "captions.jsonl", caps),
-        "train_interleaved": write_jsonl(root / "interleaved.jsonl", docs),
-        "train_instruct": write_jsonl(root / "instruct.jsonl", inst),
-        "train_region": write_jsonl(root / "region.jsonl", regions),
-        "train_t2i": write_jsonl(root / "t2i.jsonl", t2i),
+def train_item(args: tuple[int, int]) -> tuple[dict, dict]:
+    """Scene and text records of training image ``i`` (a pure function of seed and index)."""
+    seed, i = args
+    rng = S.rng_for(seed, "train", i)
+    sc = S.random_scene(rng, k_range=(1, 3), count_range=(1, 4), jitter=int(rng.integers(6, 15)),
+                        bg_jitter=int(rng.integers(4, 12)))
+    rel = f"images/{i:06d}.png"
+    trng = S.rng_for(seed, "train-text", i)
+    detailed = detailed_caption(sc)
+    rows = {
+        "captions": [{"image": rel, "caption": alt_text(sc, trng)}],
+        "interleaved": [{"image": rel, "text": detailed}],
+        "instruct": [{"image": rel, **qa} for qa in instructions(sc, trng)],
+        "region": [{"image": rel, **region_item(sc, trng)}],
+        "t2i": [{"image": rel, "caption": detailed}],
     }
+    return sc, rows
+
+
+def build(ctx: Context) -> dict:
+    S.world_statistics()  # computed once before workers fork
+    corpora: dict[str, list[dict]] = {k: [] for k in ("captions", "interleaved", "instruct", "region", "t2i")}
+    for i, (sc, rows) in enumerate(parallel_map(train_item, [(ctx.seed, i) for i in range(ctx.cfg["train"])])):
+        ctx.image("train", f"train/images/{i:06d}.png", sc)
+        for k, v in rows.items():
+            corpora[k].extend(v)
+    root = ctx.out / "train"
+    counts = {"train_images": ctx.cfg["train"]}
+    for k, rows in corpora.items():
+        counts[f"train_{k}"] = write_jsonl(root / f"{k}.jsonl", rows)
+    return counts

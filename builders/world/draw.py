@@ -68,8 +68,8 @@ def _background(scene: dict, rng: np.random.Generator) -> Image.Image:
         return Image.new("RGB", (n, n), PAPER)
     top, bottom = np.array(bg["rgb"], float), np.array(bg.get("rgb2", bg["rgb"]), float)
     t = np.linspace(0, 1, n)[:, None]
-    column = (top * (1 - t) + bottom * t).astype(np.uint8)[:, None, :]
-    img = Image.fromarray(np.repeat(column, n, axis=1))
+    column = np.ascontiguousarray((top * (1 - t) + bottom * t).astype(np.uint8)[:, None, :])
+    img = Image.fromarray(column).resize((n, n), Image.Resampling.NEAREST)
     if style == "texture":
         colour = tuple(int(v) for v in rng.integers(60, 200, 3))
         tex = str(rng.choice(["waves", "hatch", "checkered", "dotted"]))

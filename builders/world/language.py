@@ -26,11 +26,15 @@ def counted(category: str, n: int) -> str:
     return f"{article(category)} {category}" if n == 1 else f"{COUNT_WORDS[n]} {noun(category, n)}"
 
 
-def orientation_phrase(category: str, orientation: str | None) -> str:
-    """'facing left', 'pointing up', 'with its handle on the left'."""
+def orientation_phrase(category: str, orientation: str | None, n: int = 1) -> str:
+    """'facing left', 'pointing up', 'with its handle on the left' ('with their handles' for n > 1)."""
     if orientation is None:
         return ""
-    return f"{BY_NAME[category].facing} {orientation}"
+    facing = BY_NAME[category].facing
+    if n > 1 and facing.startswith("with its "):
+        part = facing.split()[2]
+        facing = f"with their {part}s on the"
+    return f"{facing} {orientation}"
 
 
 def state_word(category: str, state: str | None) -> str:
@@ -73,12 +77,11 @@ def group_phrase(scene: dict, gid: int, *, position: bool = True, orientation: b
     o, n = objs[0], len(objs)
     adj = " ".join(adjectives(o, size=size, texture=texture))
     head = f"{COUNT_WORDS[n] if n > 1 else article(adj or o['category'])} {adj + ' ' if adj else ''}{noun(o['category'], n)}"
-    bits = [head]
-    if orientation and o["orientation"]:
-        bits.append(orientation_phrase(o["category"], o["orientation"]))
-    if position:
-        bits.append(position_phrase(*S.group_centre(scene, gid)))
-    return " ".join(bits)
+    turn = orientation_phrase(o["category"], o["orientation"], n) if orientation and o["orientation"] else ""
+    where = position_phrase(*S.group_centre(scene, gid)) if position else ""
+    if turn.startswith("with "):  # "a cup on the left with its handle on the right" reads unambiguously
+        return " ".join(b for b in (head, where, turn) if b)
+    return " ".join(b for b in (head, turn, where) if b)
 
 
 def join(items: list[str]) -> str:

@@ -53,11 +53,3 @@ def test_concurrent_callers_build_once(tmp_path, monkeypatch):
         t.join()
     assert len(calls) == 1 and len(set(results)) == 1
     assert not [p for p in results[0].parent.iterdir() if ".tmp-" in p.name]
-
-
-def test_ensure_world_real_build(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    root = world.ensure_world("small", seed=0)
-    meta = json.loads((root / "world.json").read_text())
-    assert meta["generator_version"] == world.GENERATOR_VERSION and meta["size"] == "small"
-    assert (root / "pope" / "coco_pope_random.json").is_file() and (root / "contact_sheet.png").is_file()

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+import torch
+
+from deem_eval.errors import DataError
+from deem_model.data import StageData, read_jsonl, region_mask
+
+
+def test_malformed_lines_name_file_and_line(tmp_path):
+    f = tmp_path / "instruct.jsonl"
+    f.write_text('{"image": "a.png", "question": "q", "answer": "yes"}\n{"image": "b.png"\n')
+    with pytest.raises(DataError, match="instruct.jsonl, line 2: invalid JSON"):
+        read_jsonl(f, ("image", "question", "answer"))
+    f.write_text('{"image": "a.png", "question": "q"}\n')
+    with pytest.raises(DataError, match="line 1: missing keys \\['answer'\\]"):
+        read_jsonl(f, ("image", "question", "answer"))
+    with pytest.raises(DataError, match="not found"):
+        read_jsonl(tmp_path / "none.jsonl", ("image",))
+
+
+def test_batches_depend_only_on_seed_and_step(make_model, world_dir):
+    model = make_model()
+    a = StageData("2", world_dir, model, 4, seed=3)
+    b = StageData("2", world_dir, model, 4, seed=3)
+    b.batch(5)  # visiting other steps first changes nothing
+    for k, v in a.batch(2).items():
+        assert torch.equal(v, b.batch(2)[k])
+    # one epoch (24 records, batch 4) visits every record exactly once
+    seen = sorted(i for step in range(6) for i in a.sampler.indices(step))
+    assert seen == list(range(24))
+
+
+def test_stage1_layouts_and_labels(make_model, world_dir):
+    model = make_model()
+    ids = model.ids
+    n = model.cfg.num_image_tokens
+    data = StageData("1", world_dir, model, 8, seed=0, image_first_prob=0.5)
+    batch = data.batch(0)
+    for row, lab in zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True):
+        soi = row.index(ids["soi"])
+        assert row[soi + 1: soi + 1 + n] == [ids["image"]] * n
+        assert all(lab[k] == -100 for k in range(soi + 1, soi + 1 + n))  # no loss on placeholders
+        if soi == 1:  # image first: the text after it is the target
+            assert lab[soi + 1 + n] == row[soi + 1 + n]
+        else:  # text first: the model learns to emit SoI where the image goes
+            assert lab[soi] == ids["soi"]
+
+
+def test_region_mask_from_polygon_and_box():
+    row = {"bbox": [2, 3, 4, 2], "polygon": []}
+    m = region_mask(row, (8, 8), 8)
+    assert m.shape == (1, 8, 8) and m.sum() == 8 and m[0, 3, 2] == 1 and m[0, 5, 2] == 0
+    tri = {"bbox": [0, 0, 8, 8], "polygon": [[0, 0, 7, 0, 0, 7]]}
+    assert 0 < region_mask(tri, (8, 8), 8).sum() < 64
+
+
+def test_corrupt_image_is_an_error_not_a_swap(make_model, world_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "w"
+    shutil.copytree(world_dir, root)
+    (root / "train" / "images" / "00000.png").write_bytes(b"not a png")
+    data = StageData("clip", root, make_model(), 24, seed=0)
+    with pytest.raises(DataError, match="00000.png: cannot decode image"):
+        data.batch(0)
+    rows = [json.loads(x) for x in (root / "train" / "captions.jsonl").read_text().splitlines()]
+    rows[1]["image"] = "../../escape.png"
+    (root / "train" / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = StageData("clip", root, make_model(), 24, seed=0)
+    with pytest.raises(DataError, match="escapes the data root"):
+        data.images.get(rows[1]["image"])
