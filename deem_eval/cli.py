@@ -247,16 +247,20 @@ def build_robustvqa_cmd(
     templates: Annotated[str, typer.Option(help="openai | simple | single")] = "openai",
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     num_workers: Annotated[int, typer.Option(min=0)] = 2,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda (default: cuda when available)")] = None,
 ) -> None:
     """Build RobustVQA from ImageNet-A/-R/-V2 by CLIP hard-negative mining."""
+    import os
+
     from .builders.robustvqa import build_robustvqa
 
-    if keep not in ("all", "misclassified"):
-        raise UserError(f"--keep must be all or misclassified, not {keep!r}")
     manifest = build_robustvqa(
         out, imagenet_a, imagenet_r, imagenet_v2, clip_model=clip_model, clip_pretrained=clip_pretrained,
         classnames=classnames, keep=keep, batch_size=batch_size, templates=templates, num_workers=num_workers,
+        device=device,
     )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     for split, n in manifest.get("counts", {}).items():
         typer.echo(f"{split}: {n} items")
     typer.echo(f"robustvqa written to {out}")

@@ -101,15 +101,23 @@ def iter_csv(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[s
         raise DataError(path, f"not a readable CSV ({exc})", line=last[0], expected=expected) from exc
 
 
+_JSON_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+               list: "a list", dict: "an object", type(None): "null"}
+
+
+def _json_name(kind: type) -> str:
+    return _JSON_NAMES.get(kind, kind.__name__)
+
+
 def field(obj: dict[str, Any], key: str, path: Path, line: int | None, kind: type | tuple[type, ...]) -> Any:
-    """obj[key] checked for presence and type, with a located error otherwise."""
+    """obj[key] checked for presence and type, with a located error otherwise (a bool is no integer)."""
     if key not in obj:
         raise DataError(path, f"missing key {key!r}", line=line)
     value = obj[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise DataError(path, f"{key!r} is {type(value).__name__}", line=line, expected=names)
+        names = " or ".join(_json_name(k) for k in kinds)
+        raise DataError(path, f"{key!r} is {_json_name(type(value))}", line=line, expected=names)
     return value
 
 

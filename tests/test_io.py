@@ -178,13 +178,15 @@ def test_field_checks_presence_and_type(tmp_path):
     with pytest.raises(DataError, match="missing key 'q'") as exc:
         field({}, "q", p, 7, int)
     assert exc.value.line == 7
-    with pytest.raises(DataError, match="'q' is float"):
+    with pytest.raises(DataError, match=r"'q' is a number \(expected an integer or a string\)"):
         field({"q": 1.0}, "q", p, 1, (int, str))
+    with pytest.raises(DataError, match="'q' is null"):
+        field({"q": None}, "q", p, 1, str)
 
 
 @pytest.mark.parametrize("kind", [int, (int, str)])
 def test_field_never_takes_a_bool_for_an_integer(tmp_path, kind):
-    with pytest.raises(DataError, match="'q' is bool"):
+    with pytest.raises(DataError, match="'q' is a boolean"):
         field({"q": True}, "q", tmp_path / "f", 1, kind)
 
 

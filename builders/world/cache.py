@@ -47,6 +47,8 @@ def ensure(size: str, seed: int, version: str, build: Callable[..., dict]) -> Pa
     with _locked(parent / f".{target.name}.lock"):
         if is_complete(target):
             return target
+        for stale in parent.glob(f".{target.name}.tmp-*"):  # left by a killed build; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
         try:
             build(tmp, size=size, seed=seed, progress=False)

@@ -61,14 +61,8 @@ def _crescent():
 
 
 def _leaf():
-    up, low = [], []
-    for i in range(13):
-        t = i / 12
-        x = -0.75 + 1.75 * t
-        half = 0.55 * math.sin(math.pi * t) * (1.15 - 0.5 * t)
-        up.append((x, -half))
-        low.append((x, half))
-    return tuple(up) + tuple(reversed(low))
+    """A teardrop: round base on the left, sharp tip on the right (so its direction reads at 64 px)."""
+    return ellipse(-0.2, 0, 0.55, 0.55, 50, 310, 16) + ((1.0, 0.0),)
 
 
 def _parts(name: str, state: str | None) -> list[Part]:
@@ -145,7 +139,7 @@ def _parts(name: str, state: str | None) -> list[Part]:
         return [(CREAM, rect(-0.28, -0.15, 0.28, 0.9)), (BODY, ellipse(0, -0.1, 1, 0.8, 180, 360, 18)),
                 (CREAM, ellipse(-0.45, -0.45, 0.14, 0.14, n=8)), (CREAM, ellipse(0.3, -0.6, 0.14, 0.14, n=8))]
     if name == "leaf":
-        return [(BODY, _leaf()), (DARK, rect(-1.0, -0.06, -0.7, 0.06)), (DARK, rect(-0.75, -0.03, 0.8, 0.03))]
+        return [(DARK, rect(-1.0, -0.08, -0.6, 0.08)), (BODY, _leaf()), (DARK, rect(-0.6, -0.04, 0.75, 0.04))]
     if name == "anchor":
         return [(BODY, rect(-0.1, -0.7, 0.1, 0.85)), (BODY, rect(-0.5, -0.55, 0.5, -0.4)),
                 (BODY, _arc_band(0, 0.2, 0.75, 0.55, 20, 160, 12)), (DARK, _arc_band(0, -0.82, 0.2, 0.1, 0, 360, 12))]

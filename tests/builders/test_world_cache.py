@@ -53,3 +53,20 @@ def test_concurrent_callers_build_once(tmp_path, monkeypatch):
         t.join()
     assert len(calls) == 1 and len(set(results)) == 1
     assert not [p for p in results[0].parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_leftovers_of_a_killed_build_are_cleared(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    parent = tmp_path / "xdg" / "deem-eval"
+    name = f"world-small-s0-v{world.GENERATOR_VERSION}"
+    stale = parent / f".{name}.tmp-dead"
+    (stale / "pope").mkdir(parents=True)
+    (parent / name).mkdir()  # a half-written target without world.json is not trusted
+
+    def fake_build(out, size="full", seed=0, progress=True):
+        Path(out, "world.json").write_text("{}")
+        return {}
+
+    monkeypatch.setattr(world, "build_world", fake_build)
+    root = world.ensure_world("small", 0)
+    assert (root / "world.json").is_file() and not stale.exists()

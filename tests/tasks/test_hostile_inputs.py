@@ -144,10 +144,10 @@ def test_pope_labels_in_any_case_and_spacing(tmp_path):
     [
         (q(2, label="maybe"), 2, "is not yes/no"),
         (q("1"), 2, "duplicate question_id 1"),  # "1" and 1 are the same id
-        (q(True), 2, "'question_id' is bool"),
-        (q(2.5), 2, "'question_id' is float"),
+        (q(True), 2, "'question_id' is a boolean"),
+        (q(2.5), 2, "'question_id' is a number"),
         ({"question_id": 2, "image": "a.jpg", "label": "yes"}, 2, "missing key 'text'"),
-        (q(2, image=None), 2, "'image' is NoneType"),
+        (q(2, image=None), 2, "'image' is null"),
         (q(2, image="../../../etc/passwd"), 2, "points outside"),
         (q(2, image="/etc/passwd"), 2, "points outside"),
         (q(2, image=""), 2, "data folder itself"),
@@ -231,12 +231,12 @@ def test_number_predictions_are_read_as_their_text(tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ('{"id": 2, "prediction": ["no"]}', "'prediction' is list"),
-        ('{"id": 2, "prediction": {"text": "no"}}', "'prediction' is dict"),
-        ('{"id": 2, "prediction": true}', "'prediction' is bool"),
-        ('{"id": null, "prediction": "no"}', "'id' is NoneType"),
-        ('{"id": true, "prediction": "no"}', "'id' is bool"),
-        ('{"id": 2.0, "prediction": "no"}', "'id' is float"),
+        ('{"id": 2, "prediction": ["no"]}', "'prediction' is a list"),
+        ('{"id": 2, "prediction": {"text": "no"}}', "'prediction' is an object"),
+        ('{"id": 2, "prediction": true}', "'prediction' is a boolean"),
+        ('{"id": null, "prediction": "no"}', "'id' is null"),
+        ('{"id": true, "prediction": "no"}', "'id' is a boolean"),
+        ('{"id": 2.0, "prediction": "no"}', "'id' is a number"),
         ('{"id": 2}', "missing key 'prediction'"),
         ('{"id": "1", "prediction": "no"}', "duplicate id '1'"),
         ('{"id": 2, "prediction": "no"', "not valid JSON"),
