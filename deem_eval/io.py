@@ -38,6 +38,8 @@ def read_json(path: Path, expected: str = "a JSON document") -> Any:
         raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno, expected=expected) from exc
     except UnicodeDecodeError as exc:
         raise DataError(path, "not UTF-8 text", expected=expected) from exc
+    except (ValueError, RecursionError) as exc:  # an integer of > 4300 digits, nesting beyond the stack
+        raise DataError(path, f"unreadable JSON ({type(exc).__name__}: {exc})", expected=expected) from exc
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -62,6 +64,9 @@ def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterat
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
+        except (ValueError, RecursionError) as exc:
+            raise DataError(path, f"unreadable JSON ({type(exc).__name__}: {exc})", line=lineno,
+                            expected=expected) from exc
         if not isinstance(obj, dict):
             raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
         yield lineno, obj
@@ -116,7 +121,7 @@ def field(obj: dict[str, Any], key: str, path: Path, line: int | None, kind: typ
     value = obj[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
-        names = " or ".join(_json_name(k) for k in kinds)
+        names = " or ".join(_json_name(k) for k in kinds if not (k is int and float in kinds))
         raise DataError(path, f"{key!r} is {_json_name(type(value))}", line=line, expected=names)
     return value
 

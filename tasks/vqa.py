@@ -46,7 +46,8 @@ def _records(path: Path, key: str, layout: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise DataError(path, f"no list under {key!r}", expected=layout)
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("question_id"), (int, str)):
+        qid = item.get("question_id") if isinstance(item, dict) else None
+        if not isinstance(qid, (int, str)) or isinstance(qid, bool):
             raise DataError(path, f"{key}[{i}] is not an object with a question_id", expected=layout)
     return items
 

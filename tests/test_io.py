@@ -224,3 +224,21 @@ def test_inside_follows_a_symlink_that_stays_inside(tmp_path):
 def test_inside_refuses_a_nul_byte(tmp_path):
     with pytest.raises(DataError, match="image"):
         inside(tmp_path, "a\x00.jpg", "image", tmp_path / "f")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}"])
+def test_pathological_json_is_a_data_error(tmp_path, text):
+    p = write(tmp_path / "a.json", text)
+    with pytest.raises(DataError, match="unreadable JSON"):
+        read_json(p)
+    q = write(tmp_path / "a.jsonl", '{"i": 1}\n' + text + "\n")
+    with pytest.raises(DataError, match="unreadable JSON") as exc:
+        list(iter_jsonl(q))
+    assert exc.value.line == 2
+
+
+def test_inside_works_under_a_symlinked_data_root(tmp_path):
+    (tmp_path / "real" / "images").mkdir(parents=True)
+    os.symlink(tmp_path / "real", tmp_path / "root")
+    got = inside(tmp_path / "root" / "images", "x.jpg", "image", tmp_path / "f")
+    assert got == (tmp_path / "real" / "images" / "x.jpg").resolve()

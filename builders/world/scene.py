@@ -116,7 +116,7 @@ def shade(rgb, rng: np.random.Generator, jitter: int) -> list[int]:
     return [min(255, max(0, int(v) + int(d))) for v, d in zip(rgb, deltas, strict=True)]
 
 
-def _overlaps(box, boxes, margin):
+def overlaps(box, boxes, margin):
     x, y, w, h = box
     return any(x < bx + bw + margin and bx < x + w + margin and y < by + bh + margin and by < y + h + margin
                for bx, by, bw, bh in boxes)
@@ -152,7 +152,7 @@ def place_groups(rng: np.random.Generator, groups: list[dict], *, jitter: int = 
                           for u, v in us.tolist()]
                 for cx, cy in cands:
                     cand = (cx - w / 2, cy - h / 2, w, h)
-                    if not _overlaps(cand, boxes, margin):
+                    if not overlaps(cand, boxes, margin):
                         box = cand
                         break
                 if box is not None:

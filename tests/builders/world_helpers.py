@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -13,7 +15,9 @@ from pathlib import Path
 def small_world(seed: int = 0) -> Path:
     from deem_eval.builders.world import build_world
 
-    out = Path(tempfile.mkdtemp(prefix=f"world-small-s{seed}-")) / "world"
+    base = Path(tempfile.mkdtemp(prefix=f"world-small-s{seed}-"))
+    atexit.register(shutil.rmtree, base, True)
+    out = base / "world"
     build_world(out, size="small", seed=seed, progress=False)
     return out
 

@@ -361,6 +361,16 @@ def test_robustvqa_file_name_escaping_the_folder_is_refused(tmp_path):
         samples("rvqa_a", root)
 
 
+def test_vqa_boolean_question_id_is_refused(tmp_path):
+    root = copy_fixture("vqav2", tmp_path)
+    path = root / "vqav2" / "questions.json"
+    doc = json.loads(path.read_text())
+    doc["questions"][1]["question_id"] = True
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match=r"questions\[1\] is not an object with a question_id"):
+        samples("vqav2", root)
+
+
 def test_vqa_question_without_annotation_names_the_annotations_file(tmp_path):
     root = copy_fixture("vqav2", tmp_path)
     path = root / "vqav2" / "annotations.json"

@@ -40,7 +40,7 @@ def _rebuild(sc: dict, idx: int, **changes) -> None:
 
 def _free(sc: dict, margin: float = 1.5) -> bool:
     boxes = [o["bbox"] for o in sc["objects"]]
-    return not any(S._overlaps(b, boxes[:i], margin) for i, b in enumerate(boxes))
+    return not any(S.overlaps(b, boxes[:i], margin) for i, b in enumerate(boxes))
 
 
 def make_pair(rng: np.random.Generator, detail: str):
@@ -104,7 +104,7 @@ def make_pair(rng: np.random.Generator, detail: str):
             cx = float(rng.uniform(w_b / 2 + 1, 63 - w_b / 2))
             cy = float(rng.uniform(h_b / 2 + 1, 63 - h_b / 2))
             cand = S.make_object(o, 0, cx, cy, o["extent"], o["rgb"])
-            if not S._overlaps(cand["bbox"], [ob["bbox"] for ob in b["objects"]], 2.0):
+            if not S.overlaps(cand["bbox"], [ob["bbox"] for ob in b["objects"]], 2.0):
                 extra = cand
                 break
         if extra is None:
@@ -127,8 +127,12 @@ def build(ctx: Context) -> dict:
         detail = DETAILS[p % len(DETAILS)]
         rng = ctx.rng("mmvp", p)
         made = None
-        while made is None:
+        for _ in range(500):
             made = make_pair(rng, detail)
+            if made is not None:
+                break
+        else:
+            raise RuntimeError(f"could not compose an MMVP pair differing in {detail}")
         a, b, question, options, values = made
         pair = [(a, values[0]), (b, values[1])]
         if rng.random() < 0.5:
