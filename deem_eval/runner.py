@@ -274,6 +274,8 @@ def evaluate_task(
             sid, pred, err = seen[i]
             assert sid == sample.id, f"sample order differs across ranks at {i}: {sid} != {sample.id}"
             outcomes.append(Outcome(sample, task.prompt(sample), pred, err))
+    if not outcomes:
+        raise UserError(f"task {task.name}: no samples found under {task.data_dir}")
     merged = TaskStats(
         n_image_encodes=sum(s.n_image_encodes for s in all_stats),
         n_cached=sum(s.n_cached for s in all_stats),

@@ -26,4 +26,11 @@ def ensure_world(size: str = "full", seed: int = 0) -> Path:
     return ensure(size, seed, GENERATOR_VERSION, build_world)
 
 
-__all__ = ["GENERATOR_VERSION", "build_world", "ensure_world"]
+def default_world_path(size: str = "full", seed: int = 0) -> Path:
+    """Where ``ensure_world`` keeps the world (it may not be built yet)."""
+    from .cache import world_dir
+
+    return world_dir(size, seed, GENERATOR_VERSION)
+
+
+__all__ = ["GENERATOR_VERSION", "build_world", "default_world_path", "ensure_world"]
