@@ -15,6 +15,8 @@ This script installs nothing. lmms-eval lives in its own virtual environment:
 lmms-eval's own POPE task asks for up to 128 new tokens; the local task written here asks for
 16, as deem-eval's POPE does, so both generate the same number of tokens at most. Its
 ``llava_hf`` model runs at batch size 1 (it asserts so); deem-eval runs at ``--batch-size``.
+``--threads`` gives both the same torch thread count; on a busy machine one thread per process
+is much faster for a model this small than threads that wait for each other.
 """
 
 from __future__ import annotations
@@ -205,6 +207,12 @@ def main() -> None:
     ap.add_argument("--n-images", type=int, default=200, help="scenes; six questions each")
     ap.add_argument("--max-new-tokens", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=8, help="deem-eval batch size")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="OMP_NUM_THREADS for both tools (torch's intra-op threads; default: torch's choice)",
+    )
     ap.add_argument("--skip-lmms", action="store_true", help="only time deem-eval")
     ap.add_argument("--skip-deem", action="store_true", help="only time lmms-eval")
     args = ap.parse_args()
@@ -225,6 +233,9 @@ def main() -> None:
         "HF_DATASETS_CACHE": str(work / "hf-datasets"),
         "XDG_CACHE_HOME": str(work / "xdg-cache"),
     }
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in both tools
+        env.pop("DEEM_THREADS", None)
     results: list[tuple[str, str, float, int]] = []
     if not args.skip_lmms:
         task = write_lmms_task(work / "lmms-tasks", parquet, args.max_new_tokens)

@@ -86,6 +86,7 @@ class DiffusionConfig:
     vae_scaling_factor: float = 0.18215
     text_encoder: TextEncoderConfig | None = None
     resolution: int = 32  # pixel size the decoder models (before the VAE, if any)
+    patch_size: int = 1  # >1: diffuse over pixel-unshuffled patches (lossless space-to-depth, no VAE)
     num_train_timesteps: int = 1000
     beta_schedule: str = "scaled_linear"
     beta_start: float = 0.00085
@@ -208,7 +209,7 @@ def _paper() -> DeemConfig:
 def _tiny_clip_cfg() -> dict[str, Any]:
     return {
         "embed_dim": 128,
-        "vision_cfg": {"timm_model_name": "convnext_atto", "timm_model_pretrained": False, "timm_pool": "",
+        "vision_cfg": {"timm_model_name": "deem_convnext_pico", "timm_model_pretrained": False, "timm_pool": "",
                        "timm_proj": "linear", "timm_drop": 0.0, "timm_drop_path": 0.0, "image_size": 64},
         # vocab_size and context_length are filled in from the tokenizer when the model is built
         "text_cfg": {"context_length": 24, "vocab_size": 0, "width": 128, "heads": 4, "layers": 2,
@@ -247,12 +248,14 @@ def _tiny() -> DeemConfig:
                              "rms_norm_eps": 1e-5, "tie_word_embeddings": True}),
         tokenizer=TokenizerConfig(max_length=96),
         diffusion=DiffusionConfig(
-            unet={"sample_size": 32, "in_channels": 3, "out_channels": 3, "layers_per_block": 1,
-                  "block_out_channels": [32, 64, 64],
-                  "down_block_types": ["DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"],
-                  "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"],
-                  "attention_head_dim": 8, "norm_num_groups": 16},
-            vae=None, text_encoder=TextEncoderConfig(width=128, layers=2, heads=4), resolution=32,
+            # 64 px images as 16x16 grids of 4x4x3 patches (48 channels): lossless, so CSR sees every
+            # detail, and cheap, with attention only at 8x8
+            unet={"sample_size": 16, "in_channels": 48, "out_channels": 48, "layers_per_block": 1,
+                  "block_out_channels": [32, 64],
+                  "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                  "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
+                  "attention_head_dim": 16, "norm_num_groups": 16},
+            vae=None, text_encoder=TextEncoderConfig(width=128, layers=2, heads=4), resolution=64, patch_size=4,
             beta_schedule="squaredcos_cap_v2", cond_dim=64, num_cond_tokens=16,
         ),
         decoder_resampler=ResamplerConfig(dim=128, depth=2, heads=4, dim_head=32, num_queries=16, ff_mult=2),
@@ -270,8 +273,8 @@ def _micro() -> DeemConfig:
     for res in (cfg.resampler, cfg.decoder_resampler):
         res.dim, res.depth, res.num_queries = 64, 1, 4
     cfg.num_image_tokens = cfg.diffusion.num_cond_tokens = 4
-    cfg.diffusion.resolution = 16
-    cfg.diffusion.unet.update(sample_size=16, block_out_channels=[16, 32, 32], norm_num_groups=8)
+    cfg.diffusion.resolution, cfg.diffusion.patch_size = 32, 4
+    cfg.diffusion.unet.update(sample_size=8, block_out_channels=[16, 32], norm_num_groups=8, attention_head_dim=8)
     cfg.diffusion.cond_dim = 32
     cfg.diffusion.text_encoder = TextEncoderConfig(width=32, layers=1, heads=2)
     for st in cfg.stages.values():

@@ -73,11 +73,15 @@ class ImageDecoder(nn.Module):
         x = x * 2.0 - 1.0
         if self.vae is not None:
             x = self.vae.encode(x).latent_dist.mode() * self.cfg.vae_scaling_factor
+        if self.cfg.patch_size > 1:
+            x = nn.functional.pixel_unshuffle(x, self.cfg.patch_size)
         return x
 
     @torch.no_grad()
     def to_pixels(self, latents: torch.Tensor) -> torch.Tensor:
         x = latents
+        if self.cfg.patch_size > 1:
+            x = nn.functional.pixel_shuffle(x, self.cfg.patch_size)
         if self.vae is not None:
             x = self.vae.decode(x / self.cfg.vae_scaling_factor).sample
         return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
@@ -103,7 +107,7 @@ class ImageDecoder(nn.Module):
     def latent_shape(self) -> tuple[int, int, int]:
         c = self.unet.config.in_channels
         s = self.cfg.resolution // (2 ** (len(self.vae.config.block_out_channels) - 1) if self.vae is not None else 1)
-        return c, s, s
+        return c, s // self.cfg.patch_size, s // self.cfg.patch_size
 
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, generators: list[torch.Generator], steps: int = 25, guidance: float = 3.0,

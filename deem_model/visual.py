@@ -17,9 +17,40 @@ from .config import DeemConfig, EncoderConfig
 from .resampler import PerceiverResampler
 
 
+TINY_CONVNEXTS = {
+    # name: (depths, dims) -- ConvNeXt trunks smaller than timm's convnext_atto, for 64 px worlds
+    "deem_convnext_pico": ((2, 2, 4, 2), (32, 64, 128, 256)),
+}
+
+
+def register_tiny_convnexts() -> None:
+    """Register the tiny ConvNeXt trunks with timm, so open_clip configs can name them."""
+    import timm
+    from timm.models import register_model
+    from timm.models.convnext import ConvNeXt
+
+    for name, (depths, dims) in TINY_CONVNEXTS.items():
+        if name in timm.list_models(name):
+            continue
+
+        def make(pretrained: bool = False, _d=depths, _w=dims, **kwargs):
+            if pretrained:
+                raise ValueError("the tiny ConvNeXt trunks have no pretrained weights")
+            for key in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
+                kwargs.pop(key, None)
+            model = ConvNeXt(depths=_d, dims=_w, conv_mlp=True, **kwargs)
+            model.pretrained_cfg = model.default_cfg = {"num_classes": 0, "pool_size": None}
+            return model
+
+        make.__name__ = name
+        register_model(make)
+
+
 def build_open_clip(cfg: EncoderConfig, text_vocab_size: int = 0, context_length: int = 0) -> nn.Module:
     """An open_clip CustomTextCLIP (separate ``visual`` and ``text`` towers) from the config."""
     import open_clip
+
+    register_tiny_convnexts()
 
     if cfg.model_cfg is not None:
         mc = copy.deepcopy(cfg.model_cfg)

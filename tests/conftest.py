@@ -9,6 +9,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Toy-sized models run fastest on one thread; subprocesses inherit this.
+os.environ.setdefault("DEEM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

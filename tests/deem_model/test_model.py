@@ -71,8 +71,9 @@ def test_no_in_place_normalisation_and_shared_noised_batch(make_model, world_dir
     assert torch.equal(batch["pixel_values"], original)  # the caller's tensor is untouched
     assert len(calls) == 1 and calls[0]["x"].shape[0] == 8  # NIP and CSR: one batched UNet call
     x0, noise, t = seen[0]
-    expected = torch.nn.functional.interpolate(original, size=(16, 16), mode="bilinear", antialias=True,
-                                               align_corners=False) * 2 - 1
+    resized = torch.nn.functional.interpolate(original, size=(32, 32), mode="bilinear", antialias=True,
+                                              align_corners=False)
+    expected = torch.nn.functional.pixel_unshuffle(resized * 2 - 1, 4)  # 4x4 patches as channels
     assert torch.allclose(x0[:4], expected, atol=1e-6) and torch.equal(x0[:4], x0[4:])  # same image for both
     assert torch.equal(noise[:4], noise[4:])  # and the same noise draw
     assert ((t[4:] >= 200) & (t[4:] <= 799)).all()  # CSR in the middle band

@@ -1,0 +1,204 @@
+"""Train the bundled tiny checkpoints from scratch: deem-tiny, deem-tiny-nocsr and mining-vit.
+
+    python -m deem_model.train.pipeline --out deem_model/checkpoints [--data DIR] [--jobs 2]
+
+Every stage is an ordinary ``deem-train`` run with a fixed seed. The pre-training stages clip
+(encoder), dm (UNet + its text encoder) and lm (LLM) train disjoint parts of the model from the
+same initial weights, so they run side by side and are merged (the merge checks that each run
+changed only its own parameters). Then stages 1 -> 2 -> 3 run twice side by side, with CSR
+(deem-tiny) and without (deem-tiny-nocsr, the DEEM* ablation). The mining CLIP trains alongside.
+Each process gets ``threads / jobs`` torch threads. Timings and final losses are written to
+``<out>/pipeline.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from deem_eval.errors import UserError
+
+EXPORT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "open_clip_config.json", "open_clip_model.safetensors")
+
+
+def _run(cmd: list[str], log: Path, threads: int) -> dict[str, Any]:
+    env = dict(os.environ, DEEM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    t0 = time.perf_counter()
+    with log.open("w") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); log {log}:\n{tail}")
+    summary = json.loads(log.read_text().strip().splitlines()[-1])
+    return {"seconds": round(seconds, 1), "final_losses": summary["final_losses"], "steps": summary["steps"]}
+
+
+def _train(preset: str, stage: str, data: Path, out: Path, work: Path, threads: int, seed: int,
+           init: Path | None = None, no_csr: bool = False, max_steps: int | None = None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "deem_model.train.cli", "--preset", preset, "--stage", stage, "--data", str(data),
+           "--output", str(out), "--seed", str(seed), "--quiet"]
+    if max_steps:
+        cmd += ["--max-steps", str(max_steps)]
+    if init is not None:
+        cmd += ["--init", str(init)]
+    if no_csr:
+        cmd.append("--no-csr")
+    name = out.name
+    print(f"[pipeline] start {name}", flush=True)
+    res = _run(cmd, work / f"{name}.log", threads)
+    losses = " ".join(f"{k}={v:.4f}" for k, v in res["final_losses"].items())
+    print(f"[pipeline] done  {name}: {res['steps']} steps in {res['seconds']:.0f} s; {losses}", flush=True)
+    return {name: res}
+
+
+def build_base(preset: str, data: Path, out: Path, seed: int) -> None:
+    """The shared initial weights and tokenizer (seeded)."""
+    import torch
+
+    from ..build import build_model
+    from ..checkpoint import save_pretrained
+    from ..config import get_preset
+
+    cfg = get_preset(preset)
+    cfg.seed = seed
+    torch.manual_seed(seed)
+    save_pretrained(build_model(cfg, data_dir=data), out)
+
+
+def merge(base: Path, parts: list[tuple[Path, list[str]]], out: Path) -> None:
+    """Base weights with each part's parameters (by pattern) taken from that part's run.
+
+    Fails if two parts claim one parameter, or if a run changed a parameter outside its patterns.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from ..checkpoint import load_pretrained, save_pretrained
+
+    model, _ = load_pretrained(base)
+    state = model.state_dict()
+    original = {k: v.clone() for k, v in state.items()}
+    owner: dict[str, Path] = {}
+    for path, patterns in parts:
+        tensors = load_file(str(path / "model.safetensors"))
+        for name, value in tensors.items():
+            mine = any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            if mine:
+                if name in owner:
+                    raise RuntimeError(f"{name} is trained by both {owner[name]} and {path}")
+                owner[name] = path
+                state[name] = value
+            elif name in original and not torch.equal(value, original[name]):
+                raise RuntimeError(f"{path} changed {name}, which its stage does not train")
+    model.load_state_dict(state)
+    save_pretrained(model, out)
+
+
+def export(src: Path, dst: Path) -> None:
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for name in EXPORT_FILES:
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Train deem-tiny, deem-tiny-nocsr and mining-vit from scratch.")
+    p.add_argument("--out", type=Path, required=True, help="where the three checkpoint folders go")
+    p.add_argument("--data", type=Path, help="data root with train/ (default: the built-in world, full size)")
+    p.add_argument("--work", type=Path, help="intermediate runs (default: <out>/../.pipeline-work)")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--mining-preset", default="mining-vit")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=2, help="training processes side by side")
+    p.add_argument("--max-steps", type=int, help="cap every stage at N steps (smoke runs)")
+    args = p.parse_args(argv)
+    try:
+        return _pipeline(args)
+    except UserError as exc:
+        print(f"pipeline: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from ..config import get_preset
+
+    t0 = time.perf_counter()
+    if args.data is None:
+        from deem_eval.builders.world import ensure_world
+
+        data = Path(ensure_world("full"))
+    else:
+        data = args.data
+        if not (data / "train").is_dir():
+            raise UserError(f"{data}: no train/ folder (expected the world's train/ layout)")
+    work = args.work or args.out.resolve().parent / ".pipeline-work"
+    work.mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+    cfg = get_preset(args.preset)
+    seed = args.seed
+    results: dict[str, Any] = {}
+
+    build_base(args.preset, data, work / "base", seed)
+    base = work / "base"
+
+    def branch(steps: list[tuple]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for st in steps:
+            out.update(_train(*st))
+        return out
+
+    cap = args.max_steps
+    pre_a = [(args.preset, "clip", data, work / "clip", work, threads, seed, base, False, cap),
+             (args.preset, "lm", data, work / "lm", work, threads, seed, base, False, cap)]
+    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap),
+             (args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap)]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for res in pool.map(branch, [pre_a, pre_b]):
+            results.update(res)
+    merge(base, [(work / "clip", cfg.stages["clip"].trainable), (work / "dm", cfg.stages["dm"].trainable),
+                 (work / "lm", cfg.stages["lm"].trainable)], work / "pretrained")
+
+    def finetune(no_csr: bool) -> dict[str, Any]:
+        suffix = "-nocsr" if no_csr else ""
+        prev = work / "pretrained"
+        steps = []
+        for stage in ("1", "2", "3"):
+            out = work / f"stage{stage}{suffix}"
+            steps.append((args.preset, stage, data, out, work, threads, seed, prev,
+                          no_csr and "csr" in cfg.stages[stage].losses, cap))
+            prev = out
+        return branch(steps)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for res in pool.map(finetune, [False, True]):
+            results.update(res)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    export(work / "stage3", args.out / "deem-tiny")
+    export(work / "stage3-nocsr", args.out / "deem-tiny-nocsr")
+    export(work / "mining-vit", args.out / "mining-vit")
+    size = sum(f.stat().st_size for d in ("deem-tiny", "deem-tiny-nocsr", "mining-vit")
+               for f in (args.out / d).iterdir())
+    summary = {"seed": seed, "preset": args.preset, "data": str(data), "jobs": args.jobs,
+               "threads_per_job": threads, "seconds": round(time.perf_counter() - t0, 1),
+               "size_mb": round(size / 2**20, 2), "stages": results}
+    (args.out / "pipeline.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    print(f"[pipeline] finished in {summary['seconds']:.0f} s; checkpoints {summary['size_mb']} MB in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
