@@ -11,6 +11,7 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ class TaskRunner:
         self.stats = TaskStats()
         self._features: OrderedDict[str, Any] = OrderedDict()
         self._encoded: set[str] = set()
+        self._key_prefix: str | None = None
         self._key_base = dict(
             model=model.fingerprint(),
             task=task.name,
@@ -144,7 +146,9 @@ class TaskRunner:
                 yield i, sample
 
     def key(self, sample: Sample) -> str:
-        return cache_key(**self._key_base, sample=sample.id, options=sample.options)
+        if self._key_prefix is None:
+            self._key_prefix = cache_key(**self._key_base)
+        return cache_key(base=self._key_prefix, sample=sample.id, options=sample.options)
 
     # ---- images ----------------------------------------------------------------------------
     def _region_key(self, sample: Sample) -> str:
@@ -155,14 +159,9 @@ class TaskRunner:
         h = hashlib.sha1(repr((r.bbox, r.polygons)).encode()).hexdigest()[:12]
         return f"{sample.image.key}#{h}"
 
-    def image_input(self, sample: Sample) -> tuple[Any, Any, str | None]:
-        """(image or features, mask, key); raises SampleError for a bad image."""
-        if sample.image is None:
-            return None, None, None
-        key = self._region_key(sample)
-        if key in self._features:
-            self._features.move_to_end(key)
-            return self._features[key], None, key
+    def load_image(self, sample: Sample) -> tuple[Any, Any]:
+        """Decode a sample's image (and its region as a mask or a drawn box); SampleError if bad."""
+        assert sample.image is not None
         image = sample.image.load()
         mask = None
         if sample.region is not None:
@@ -170,39 +169,73 @@ class TaskRunner:
                 mask = sample.region.mask(image.width, image.height)
             elif hasattr(self.task, "render_region"):
                 image = self.task.render_region(image, sample.region)
-        if not self.model.can_encode_images:
-            return image, mask, key
-        feats = self.timer.call(self.model.encode_images, [image], [mask])[0]
-        if key not in self._encoded:
-            self._encoded.add(key)
-            self.stats.n_image_encodes += 1
-        self._features[key] = feats
-        if len(self._features) > self.s.feature_cache_size:
-            self._features.popitem(last=False)
-        return feats, None, key
+        return image, mask
+
+    def preload(self, batch: list[tuple[int, Sample]]) -> dict[int, Any]:
+        """Images a batch will need (run one batch ahead in a thread, overlapping the model)."""
+        out: dict[int, Any] = {}
+        if self.mode == "image":
+            return out
+        for i, sample in batch:
+            if sample.image is None or self._region_key(sample) in self._features:
+                continue
+            try:
+                out[i] = self.load_image(sample)
+            except SampleError as exc:
+                out[i] = exc
+        return out
+
+    def _encode(self, needed: dict[str, tuple[Any, Any]]) -> None:
+        """Encode each not-yet-encoded image of the batch in one call and keep the features."""
+        keys = list(needed)
+        feats = self.timer.call(self.model.encode_images, [needed[k][0] for k in keys], [needed[k][1] for k in keys])
+        for k, f in zip(keys, feats, strict=True):
+            if k not in self._encoded:
+                self._encoded.add(k)
+                self.stats.n_image_encodes += 1
+            self._features[k] = f
+            if len(self._features) > self.s.feature_cache_size:
+                self._features.popitem(last=False)
 
     # ---- answering --------------------------------------------------------------------------
-    def answer(self, batch: list[tuple[int, Sample]]) -> list[tuple[int, Outcome]]:
+    def answer(self, batch: list[tuple[int, Sample]], loaded: dict[int, Any] | None = None) -> list[tuple[int, Outcome]]:
+        loaded = loaded or {}
         keys = [self.key(s) for _, s in batch]
         cached = self.cache.get_many(keys)
         out: dict[int, Outcome] = {}
         todo: list[tuple[int, Sample, Request, str]] = []
         fresh: dict[str, Any] = {}
+        needed: dict[str, tuple[Any, Any]] = {}
         for (i, sample), k in zip(batch, keys, strict=True):
-            prompt = self.task.prompt(sample)
             if k in cached:
                 self.stats.n_cached += 1
-                out[i] = Outcome(sample, prompt, cached[k]["prediction"], cached[k].get("error"))
+                out[i] = Outcome(sample, self.task.prompt(sample), cached[k]["prediction"], cached[k].get("error"))
                 continue
             req = self.task.request(sample)
-            if self.mode != "image":
-                try:
-                    req.image, req.mask, req.image_key = self.image_input(sample)
-                except SampleError as exc:
-                    out[i] = Outcome(sample, prompt, None, str(exc))
-                    fresh[k] = {"prediction": None, "error": str(exc)}
-                    continue
+            if self.mode != "image" and sample.image is not None:
+                rk = req.image_key = self._region_key(sample)
+                if rk not in self._features and rk not in needed:
+                    got = loaded.get(i)
+                    try:
+                        if got is None:
+                            got = self.load_image(sample)
+                        elif isinstance(got, SampleError):
+                            raise got
+                    except SampleError as exc:
+                        out[i] = Outcome(sample, req.prompt, None, str(exc))
+                        fresh[k] = {"prediction": None, "error": str(exc)}
+                        continue
+                    needed[rk] = got
             todo.append((i, sample, req, k))
+        if needed and self.model.can_encode_images:
+            self._encode(needed)
+        for _, _, req, _ in todo:
+            if req.image_key is None or self.mode == "image":
+                continue
+            if self.model.can_encode_images:
+                req.image = self._features[req.image_key]
+            else:
+                req.image, req.mask = needed[req.image_key]
         if todo:
             reqs = [t[2] for t in todo]
             preds = self._predict(reqs, [t[1] for t in todo])
@@ -229,13 +262,24 @@ class TaskRunner:
             names.append(str(self.s.image_dir / name))
         return names
 
+    def _finish(self, pending, results: list, progress: Callable[[int], None] | None) -> None:
+        batch, ahead = pending
+        results.extend(self.answer(batch, ahead.result()))
+        if progress:
+            progress(len(batch))
+
     def run(self, progress: Callable[[int], None] | None = None) -> list[tuple[int, Outcome]]:
         t0 = time.perf_counter()
         results: list[tuple[int, Outcome]] = []
-        for batch in _batches(self.my_samples(), self.s.batch_size):
-            results.extend(self.answer(batch))
-            if progress:
-                progress(len(batch))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for batch in _batches(self.my_samples(), self.s.batch_size):
+                ahead = pool.submit(self.preload, batch)
+                if pending is not None:
+                    self._finish(pending, results, progress)
+                pending = (batch, ahead)
+            if pending is not None:
+                self._finish(pending, results, progress)
         self.stats.wall_s = time.perf_counter() - t0
         self.stats.model_s = self.timer.model_s
         return results

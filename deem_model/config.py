@@ -168,9 +168,8 @@ AnyConfig = DeemConfig | MiningConfig
 # --------------------------------------------------------------------------------------- presets
 
 _ENC = "visual_tokenizer.encoder.*"
-_VRES = "visual_tokenizer.resampler.*"
-_VPROJ = "visual_tokenizer.proj_*"
-_DRES = "mm_decoder.decoder_resampler.*"
+_VTOK = "visual_tokenizer.*"  # encoder, multiscale adapters, resampler and both projections
+_DRES = "mm_decoder.decoder_*"
 _LLM = "mm_decoder.llm.*"
 _NULL = "image_decoder.null_condition"
 
@@ -178,14 +177,14 @@ _NULL = "image_decoder.null_condition"
 def _paper() -> DeemConfig:
     stage1 = StageConfig(
         data="interleaved.jsonl", losses={"ntp": 1.0, "nip": 5.0, "csr": 5.0}, lr=1e-4,
-        trainable=[_ENC, _VRES, _VPROJ, _DRES, _NULL],
+        trainable=[_VTOK, _DRES, _NULL],
         groups=[ParamGroup("encoder", [_ENC], 2e-5), ParamGroup("decoder", [_DRES, _NULL], 2e-5)],
         weight_decay=0.05, betas=(0.9, 0.995), warmup_steps=1000, max_steps=100_000, batch_size=128,
         save_every=5000,
     )
     stage2 = StageConfig(
         data="instruct.jsonl", losses={"ntp": 1.0, "csr": 5.0}, lr=1e-5,
-        trainable=[_ENC, _VRES, _VPROJ, _LLM], groups=[ParamGroup("llm", [_LLM], 1e-6)],
+        trainable=[_VTOK, _LLM], groups=[ParamGroup("llm", [_LLM], 1e-6)],
         weight_decay=0.05, betas=(0.9, 0.999), warmup_steps=1000, max_steps=20_000, batch_size=128,
         save_every=5000,
     )
@@ -221,22 +220,21 @@ def _tiny() -> DeemConfig:
     common = {"weight_decay": 0.05, "warmup_steps": 30, "save_every": 200, "log_every": 10}
     stages = {
         "clip": StageConfig(data="captions.jsonl", losses={"clip": 1.0}, lr=1e-3,
-                            trainable=[_ENC, "clip_text.*"], betas=(0.9, 0.98), max_steps=500, batch_size=64,
+                            trainable=[_ENC, "clip_text.*"], betas=(0.9, 0.98), max_steps=400, batch_size=64,
                             **common),
         "dm": StageConfig(data="t2i.jsonl", losses={"dm": 1.0}, lr=1e-3,
                           trainable=["image_decoder.unet.*", "image_decoder.text_encoder.*", _NULL],
-                          max_steps=1200, batch_size=32, **common),
-        "lm": StageConfig(data="text", losses={"ntp": 1.0}, lr=2e-3, trainable=[_LLM], max_steps=400,
+                          max_steps=600, batch_size=32, **common),
+        "lm": StageConfig(data="text", losses={"ntp": 1.0}, lr=2e-3, trainable=[_LLM], max_steps=300,
                           batch_size=32, **common),
         "1": StageConfig(data="interleaved.jsonl", losses={"ntp": 1.0, "nip": 5.0, "csr": 5.0}, lr=5e-4,
-                         trainable=[_ENC, _VRES, _VPROJ, _DRES, _NULL],
-                         groups=[ParamGroup("encoder", [_ENC], 1e-4), ParamGroup("decoder", [_DRES, _NULL], 1e-4)],
-                         betas=(0.9, 0.995), max_steps=300, batch_size=32, **common),
+                         trainable=[_VTOK, _DRES, _NULL], groups=[ParamGroup("encoder", [_ENC], 1e-4)],
+                         betas=(0.9, 0.995), max_steps=250, batch_size=32, **common),
         "2": StageConfig(data="instruct.jsonl", losses={"ntp": 1.0, "csr": 5.0}, lr=5e-4,
-                         trainable=[_ENC, _VRES, _VPROJ, _LLM], groups=[ParamGroup("llm", [_LLM], 2e-4)],
-                         max_steps=500, batch_size=32, **common),
+                         trainable=[_VTOK, _LLM], groups=[ParamGroup("llm", [_LLM], 3e-4)],
+                         max_steps=600, batch_size=32, **common),
         "3": StageConfig(data="region.jsonl", losses={"ntp": 1.0}, lr=2e-4,
-                         trainable=[_ENC, _VRES, _VPROJ, _LLM], groups=[ParamGroup("llm", [_LLM], 1e-4)],
+                         trainable=[_VTOK, _LLM], groups=[ParamGroup("llm", [_LLM], 1e-4)],
                          max_steps=150, batch_size=32, **common),
     }
     return DeemConfig(

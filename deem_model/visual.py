@@ -16,7 +16,6 @@ from torch import nn
 from .config import DeemConfig, EncoderConfig
 from .resampler import PerceiverResampler
 
-
 TINY_CONVNEXTS = {
     # name: (depths, dims) -- ConvNeXt trunks smaller than timm's convnext_atto, for 64 px worlds
     "deem_convnext_pico": ((2, 2, 4, 2), (32, 64, 128, 256)),

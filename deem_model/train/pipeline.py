@@ -106,12 +106,26 @@ def merge(base: Path, parts: list[tuple[Path, list[str]]], out: Path) -> None:
 
 
 def export(src: Path, dst: Path) -> None:
+    """Copy a run's weights, config and tokenizer; weights are stored as float16 to keep the
+    package small (they load into the float32 model)."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
     if dst.exists():
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
     for name in EXPORT_FILES:
-        if (src / name).is_file():
+        if not (src / name).is_file():
+            continue
+        if not name.endswith(".safetensors"):
             shutil.copy2(src / name, dst / name)
+            continue
+        with safe_open(str(src / name), framework="pt") as fh:
+            meta = fh.metadata() or {}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
+        save_file(tensors, str(dst / name), metadata=meta)
 
 
 def main(argv: list[str] | None = None) -> int:
