@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"deem-train: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(summary, sort_keys=True))
+    if summary.pop("main_process", True):
+        print(json.dumps(summary, sort_keys=True))
     return 0
 
 

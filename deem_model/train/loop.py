@@ -153,4 +153,4 @@ def train(job: Job, stage: StageConfig, output: Path, max_steps: int, resume: Pa
                                       max_steps)
     return {"stage": job.stage_name, "steps": max_steps - start, "final_losses": last,
             "seconds": round(sum(times), 2), "trainable_params": len(trainable), "group_params": counts,
-            "weights_sha256": sha, "output": str(output)}
+            "weights_sha256": sha, "output": str(output), "main_process": acc.is_main_process}

@@ -6,7 +6,8 @@ Every stage is an ordinary ``deem-train`` run with a fixed seed. The pre-trainin
 (encoder), dm (UNet + its text encoder) and lm (LLM) train disjoint parts of the model from the
 same initial weights, so they run side by side and are merged (the merge checks that each run
 changed only its own parameters). Then stages 1 -> 2 -> 3 run twice side by side, with CSR
-(deem-tiny) and without (deem-tiny-nocsr, the DEEM* ablation). The mining CLIP trains alongside.
+(deem-tiny) and without (deem-tiny-nocsr, the DEEM* ablation); the mining CLIP trains after the
+shorter of the two.
 Each process gets ``threads / jobs`` torch threads. Timings and final losses are written to
 ``<out>/pipeline.json``.
 """
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Train deem-tiny, deem-tiny-nocsr and mining-vit from scratch.")
     p.add_argument("--out", type=Path, required=True, help="where the three checkpoint folders go")
     p.add_argument("--data", type=Path, help="data root with train/ (default: the built-in world, full size)")
-    p.add_argument("--work", type=Path, help="intermediate runs (default: <out>/../.pipeline-work)")
+    p.add_argument("--work", type=Path, help="intermediate runs (default: <user cache>/pipeline-work)")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--mining-preset", default="mining-vit")
     p.add_argument("--seed", type=int, default=0)
@@ -158,7 +159,9 @@ def _pipeline(args: argparse.Namespace) -> int:
         data = args.data
         if not (data / "train").is_dir():
             raise UserError(f"{data}: no train/ folder (expected the world's train/ layout)")
-    work = args.work or args.out.resolve().parent / ".pipeline-work"
+    from deem_eval.runtime import cache_dir
+
+    work = args.work or Path(cache_dir()) / "pipeline-work"
     work.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     cfg = get_preset(args.preset)
@@ -177,8 +180,7 @@ def _pipeline(args: argparse.Namespace) -> int:
     cap = args.max_steps
     pre_a = [(args.preset, "clip", data, work / "clip", work, threads, seed, base, False, cap),
              (args.preset, "lm", data, work / "lm", work, threads, seed, base, False, cap)]
-    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap),
-             (args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap)]
+    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for res in pool.map(branch, [pre_a, pre_b]):
             results.update(res)
@@ -194,6 +196,8 @@ def _pipeline(args: argparse.Namespace) -> int:
             steps.append((args.preset, stage, data, out, work, threads, seed, prev,
                           no_csr and "csr" in cfg.stages[stage].losses, cap))
             prev = out
+        if no_csr:  # the shorter branch also trains the mining CLIP
+            steps.append((args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap))
         return branch(steps)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

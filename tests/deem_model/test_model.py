@@ -21,11 +21,12 @@ def test_every_stage_gives_finite_named_losses(make_model, world_dir, stage):
     model.set_loss_weights(model.cfg.stages[stage].losses)
     out = model(_batch(model, world_dir, stage))
     assert set(out) == EXPECTED[stage] | {"total"}
-    assert all(v.shape == () and math.isfinite(float(v)) for v in out.values())
+    assert all(v.shape == () and math.isfinite(float(v.detach())) for v in out.values())
     weights = model.cfg.stages[stage].losses
-    assert float(out["total"]) == pytest.approx(sum(weights[k] * float(out[k]) for k in EXPECTED[stage]), rel=1e-6)
+    vals = {k: float(v.detach()) for k, v in out.items()}
+    assert vals["total"] == pytest.approx(sum(weights[k] * vals[k] for k in EXPECTED[stage]), rel=1e-6)
     if stage in ("lm", "2", "3"):  # a random LM's cross-entropy is near log(vocab)
-        assert abs(float(out["ntp"]) - math.log(len(model.tokenizer))) < 1.5
+        assert abs(vals["ntp"] - math.log(len(model.tokenizer))) < 1.5
 
 
 def test_image_tokens_shapes(make_model, world_dir):
@@ -88,8 +89,7 @@ def test_csr_gradients_reach_encoder_not_unet(make_model, world_dir):
     assert enc and all(g is not None for g in enc) and any(g.abs().sum() > 0 for g in enc)
     assert all(p.grad is None for p in model.image_decoder.unet.parameters())
     assert all(not p.requires_grad for p in model.image_decoder.unet.parameters())
-    # even a trainable UNet would get no gradient through the condition path alone: check the
-    # condition tokens are what carries the gradient
+    # the gradient reaches the encoder through the CSR condition projection
     proj = model.visual_tokenizer.proj_cond.weight.grad
     assert proj is not None and proj.abs().sum() > 0
 
