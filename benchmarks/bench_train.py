@@ -37,6 +37,25 @@ def _step_times(model, data, stage, steps: int) -> list[float]:
     return times
 
 
+def _frozen_unet_seconds(model, batch: int, steps: int) -> float:
+    """Median time of one UNet forward+backward (gradient to the condition only) on ``batch``."""
+    import torch
+
+    dec = model.image_decoder
+    for p in dec.unet.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(batch, *dec.latent_shape())
+    cond = torch.randn(batch, dec.cfg.num_cond_tokens, dec.cfg.cond_dim, requires_grad=True)
+    t = torch.randint(0, dec.cfg.num_train_timesteps, (batch,))
+    times = []
+    for k in range(steps + 1):
+        t0 = time.perf_counter()
+        dec.unet(x, t, encoder_hidden_states=cond).sample.pow(2).mean().backward()
+        if k:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="tiny")
@@ -79,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
                   f"({1 / medians[name + suffix]:.2f} steps/s)", flush=True)
     if "1" in medians and "1-nocsr" in medians:
         print(f"stage 1 step with CSR / without: {medians['1'] / medians['1-nocsr']:.3f} (target <= 1.10)")
+        # CSR should cost exactly one more frozen-UNet pass on the batch (no second encode, no re-noising)
+        unet_s = _frozen_unet_seconds(model, args.batch_size or cfg.stages["1"].batch_size, args.steps)
+        print(f"CSR overhead {medians['1'] - medians['1-nocsr']:.3f} s/step; one frozen UNet forward+backward "
+              f"on the batch alone: {unet_s:.3f} s")
     if "1" in args.stages.split(","):
         stage = cfg.stages["1"]
         model.set_loss_weights(stage.losses)
