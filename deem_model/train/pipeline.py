@@ -45,8 +45,35 @@ def _run(cmd: list[str], log: Path, threads: int) -> dict[str, Any]:
     return {"seconds": round(seconds, 1), "final_losses": summary["final_losses"], "steps": summary["steps"]}
 
 
+def _finished(out: Path, preset: str, stage: str, no_csr: bool, max_steps: int | None, seed: int
+              ) -> dict[str, Any] | None:
+    """The summary of an earlier run of exactly this stage recipe in ``out``, if it completed."""
+    from ..config import config_to_dict, get_preset
+
+    state_path, cfg_path = out / "trainer_state.json", out / "config.json"
+    if not (state_path.is_file() and cfg_path.is_file()):
+        return None
+    state = json.loads(state_path.read_text())
+    saved_cfg = json.loads(cfg_path.read_text())
+    saved = saved_cfg.get("stages", {}).get(stage)
+    recipe = config_to_dict(get_preset(preset))["stages"][stage]
+    steps = max_steps or recipe["max_steps"]
+    if (state.get("stage") != stage or state.get("step") != steps or bool(state.get("no_csr", False)) != no_csr
+            or json.loads(json.dumps(recipe)) != saved or saved_cfg.get("seed") != seed):
+        return None
+    last = json.loads((out / "train_log.jsonl").read_text().splitlines()[-1])
+    losses = {k: v for k, v in last.items() if k not in ("step", "stage", "lr", "steps_per_s")}
+    return {"seconds": None, "final_losses": losses, "steps": steps, "reused": True}
+
+
+REUSE = False
+
+
 def _train(preset: str, stage: str, data: Path, out: Path, work: Path, threads: int, seed: int,
            init: Path | None = None, no_csr: bool = False, max_steps: int | None = None) -> dict[str, Any]:
+    if REUSE and (done := _finished(out, preset, stage, no_csr, max_steps, seed)) is not None:
+        print(f"[pipeline] reuse {out.name} (finished earlier with the same recipe)", flush=True)
+        return {out.name: done}
     cmd = [sys.executable, "-m", "deem_model.train.cli", "--preset", preset, "--stage", stage, "--data", str(data),
            "--output", str(out), "--seed", str(seed), "--quiet"]
     if max_steps:
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2, help="training processes side by side")
     p.add_argument("--max-steps", type=int, help="cap every stage at N steps (smoke runs)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep stages already finished in the work folder with the same recipe and seed")
     args = p.parse_args(argv)
     try:
         return _pipeline(args)
@@ -168,8 +197,11 @@ def _pipeline(args: argparse.Namespace) -> int:
     seed = args.seed
     results: dict[str, Any] = {}
 
-    build_base(args.preset, data, work / "base", seed)
+    global REUSE
+    REUSE = args.reuse
     base = work / "base"
+    if not (args.reuse and (base / "model.safetensors").is_file()):
+        build_base(args.preset, data, base, seed)
 
     def branch(steps: list[tuple]) -> dict[str, Any]:
         out: dict[str, Any] = {}
