@@ -130,18 +130,24 @@ class Task:
         return bootstrap_ci(self, records, n_boot=n_boot, seed=seed)
 
 
-def parse_task_args(spec: str | None, task_names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """'mmvp.original_labels=true,fid.inception=/p' -> {'mmvp': {...}}; prefixes may be groups' members."""
-    out: dict[str, dict[str, str]] = {}
-    if not spec:
-        return out
-    for item in spec.split(","):
+def key_value_pairs(spec: str | None, flag: str, form: str) -> list[tuple[str, str]]:
+    """Split 'k=v,k2=v2' (blank items ignored, whitespace stripped); a bad item names the flag."""
+    pairs = []
+    for item in (spec or "").split(","):
         item = item.strip()
         if not item:
             continue
-        if "=" not in item or "." not in item.split("=", 1)[0]:
-            raise UserError(f"--task-args: {item!r} is not of the form task.key=value")
-        lhs, value = item.split("=", 1)
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or (form.startswith("task.") and "." not in key):
+            raise UserError(f"{flag}: {item!r} is not of the form {form}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def parse_task_args(spec: str | None, task_names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """'mmvp.original_labels=true,fid_coco.inception=/p' -> {'mmvp': {...}, 'fid_coco': {...}}."""
+    out: dict[str, dict[str, str]] = {}
+    for lhs, value in key_value_pairs(spec, "--task-args", "task.key=value"):
         task, key = lhs.split(".", 1)
         out.setdefault(task, {})[key] = value
     return out

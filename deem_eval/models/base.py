@@ -78,15 +78,6 @@ class ModelAdapter:
 
 def parse_model_args(spec: str | None) -> dict[str, str]:
     """'pretrained=path,dtype=float32' -> dict; values may not contain commas."""
-    out: dict[str, str] = {}
-    if not spec:
-        return out
-    for item in spec.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if "=" not in item:
-            raise UserError(f"--model-args: {item!r} is not of the form key=value")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+    from ..task import key_value_pairs
+
+    return dict(key_value_pairs(spec, "--model-args", "key=value"))

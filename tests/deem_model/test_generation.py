@@ -86,10 +86,14 @@ def test_image_generation_is_seeded(model_and_images):
     model, _ = model_and_images
     prompts = ["a red circle", "a blue square", "a green circle"]
     a = generate_images(model, prompts, seed=5, steps=3)
-    b = generate_images(model, prompts, seed=5, steps=3, batch_size=1)
+    again = generate_images(model, prompts, seed=5, steps=3)
     c = generate_images(model, prompts, seed=6, steps=3)
     assert all(isinstance(im, Image.Image) and im.size == (32, 32) for im in a)
-    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b, strict=True))
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, again, strict=True))
     assert not np.array_equal(np.asarray(a[0]), np.asarray(c[0]))
+    # each image has its own seeded noise, so splitting the batch changes it only by float rounding
+    b = generate_images(model, prompts, seed=5, steps=3, batch_size=1)
+    for x, y in zip(a, b, strict=True):
+        assert np.abs(np.asarray(x, dtype=int) - np.asarray(y, dtype=int)).max() <= 2
     d = generate_images(model, prompts[:1], seed=5, steps=3, sampler="ddpm")
     assert d[0].size == (32, 32)
