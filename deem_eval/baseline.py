@@ -26,7 +26,13 @@ def small_root() -> Path:
 
 
 def measure(out_dir: Path, checkpoint: str = "deem-tiny") -> Path:
-    """Run the baseline job and return the path of its results.json."""
+    """Run the baseline job and return the path of its results.json.
+
+    One torch thread, always: float sums depend on the thread count, and the check has tolerance 0.
+    """
+    import os
+
+    os.environ["DEEM_THREADS"] = "1"
     from .run import run
     from .runner import RunSettings
 

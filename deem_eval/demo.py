@@ -8,6 +8,8 @@ results/leaderboard.csv and .png and prints the leaderboard with 95% CIs.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,15 +31,33 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import UserError
     from .leaderboard import write
     from .report import print_leaderboard
-    from .run import run
-    from .runner import RunSettings
 
     try:
         root = default_data_root()
-        for ckpt in CHECKPOINTS:
-            print(f"== {ckpt}", file=sys.stderr)
-            settings = RunSettings(batch_size=16, scoring=args.scoring, limit=args.limit, seed=0)
-            run("deem", {"checkpoint": ckpt}, args.tasks, root, args.runs, settings, show_progress=True)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # The two checkpoints run side by side, one process and one thread each (2 cores).
+    procs = []
+    for ckpt in CHECKPOINTS:
+        cmd = [
+            sys.executable, "-m", "deem_eval", "run", "--model", "deem", "--model-args", f"checkpoint={ckpt}",
+            "--tasks", args.tasks, "--data-root", str(root), "--output-dir", str(args.runs),
+            "--scoring", args.scoring, "--batch-size", "16", "--quiet",
+        ] + (["--limit", str(args.limit)] if args.limit else [])
+        log = args.runs / f"{ckpt}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        print(f"== evaluating {ckpt} on {args.tasks} (log: {log})", file=sys.stderr)
+        env = dict(os.environ, DEEM_THREADS=os.environ.get("DEEM_THREADS", "1"))
+        procs.append((ckpt, log, subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)))
+    failed = False
+    for ckpt, log, proc in procs:
+        if proc.wait() != 0:
+            failed = True
+            print(f"error: evaluating {ckpt} failed; see {log}", file=sys.stderr)
+    if failed:
+        return 2
+    try:
         df = write(args.runs, args.out)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -35,24 +35,25 @@ def print_results(doc: dict[str, Any]) -> None:
 
 
 def print_leaderboard(df) -> None:
+    """One row per task column, one column per model (readable in 80 columns), with 95% CIs."""
     from rich.console import Console
     from rich.table import Table
 
     value_cols = [c for c in df.columns if c != "model" and "_ci95_" not in c]
-    table = Table(title="leaderboard (95% CI)")
-    table.add_column("model")
+    table = Table(title="leaderboard: headline metric [95% CI]")
+    table.add_column("task")
+    for model in df["model"]:
+        table.add_column(str(model), justify="right")
     for c in value_cols:
-        table.add_column(c, justify="right")
-    for _, row in df.iterrows():
-        cells = [str(row["model"])]
-        for c in value_cols:
+        cells = [c]
+        for _, row in df.iterrows():
             v = row[c]
             if v is None or v != v:
                 cells.append("-")
                 continue
             lo, hi = row.get(f"{c}_ci95_lo"), row.get(f"{c}_ci95_hi")
-            ci = f"\n[{lo:.1f}, {hi:.1f}]" if lo == lo and hi == hi and lo is not None and hi is not None else ""
-            cells.append(f"{v:.2f}{ci}")
+            has_ci = lo is not None and hi is not None and lo == lo and hi == hi
+            cells.append(f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if has_ci else f"{v:.2f}")
         table.add_row(*cells)
     Console().print(table)
 

@@ -50,7 +50,7 @@ def to_masks(masks: Sequence[Any] | None, n: int, size: int) -> torch.Tensor | N
         if m is None:
             out.append(torch.ones(1, size, size))
             continue
-        t = torch.as_tensor(np.asarray(m), dtype=torch.float32)[None, None]
+        t = torch.from_numpy(np.array(m, dtype=np.float32))[None, None]
         t = (t > 0).float()
         out.append(torch.nn.functional.interpolate(t, size=(size, size), mode="nearest")[0])
     return torch.stack(out)
