@@ -13,7 +13,7 @@ from deem_eval.errors import DataError, SampleError, UserError
 from deem_eval.evaluation import Outcome, finalize
 from deem_eval.registry import TASKS
 
-from .util import FIXTURES, copy_fixture, score, task, write_predictions
+from .util import FIXTURES, assert_fingerprints_track, copy_fixture, score, task, write_predictions
 
 # question_id -> (prediction, gold); parsed with the official rule by hand
 TRICKY = {
@@ -101,20 +101,8 @@ def test_prompt_snapshot():
 
 
 def test_fingerprints(tmp_path):
-    t = task("pope_random")
-    assert t.prompt_fingerprint() and t.data_fingerprint()
-
-    class Changed(type(t)):
-        prompt_template = "{image}{question} Answer yes or no."
-
-    assert Changed(FIXTURES).prompt_fingerprint() != t.prompt_fingerprint()
-    root = copy_fixture("pope", tmp_path)
-    before = task("pope_random", root).data_fingerprint()
-    with (root / "pope/coco_pope_random.json").open("a") as fh:
-        fh.write(
-            '{"question_id": 7, "image": "COCO_val2014_000000000002.jpg", "text": "Is there a car?", "label": "no"}\n'
-        )
-    assert task("pope_random", root).data_fingerprint() != before
+    assert_fingerprints_track("pope_random", "pope", "coco_pope_random.json", tmp_path,
+                              prompt_template="{image}{question} Answer yes or no.")
 
 
 def test_corrupt_image_is_a_per_sample_error():

@@ -9,7 +9,7 @@ import pytest
 from deem_eval.errors import DataError
 from deem_eval.registry import TASKS
 
-from .util import FIXTURES, copy_fixture, score, task
+from .util import FIXTURES, assert_fingerprints_track, score, task
 
 A1, A2, A3 = (
     "imagenet_a/n01498041/0.000001.jpg",
@@ -83,18 +83,8 @@ def test_prompt_snapshot():
 
 
 def test_fingerprints(tmp_path):
-    t = task("rvqa_a")
-    assert t.prompt_fingerprint() and t.data_fingerprint()
-
-    class OtherQuestion(type(t)):
-        question_template = "Is this {caption}?"
-
-    assert OtherQuestion(FIXTURES).prompt_fingerprint() != t.prompt_fingerprint()
-    root = copy_fixture("robustvqa", tmp_path)
-    before = task("rvqa_a", root).data_fingerprint()
-    path = root / "robustvqa/robustvqa_test.json"
-    path.write_text(path.read_text() + "\n")
-    assert task("rvqa_a", root).data_fingerprint() != before
+    assert_fingerprints_track("rvqa_a", "robustvqa", "robustvqa_test.json", tmp_path,
+                              question_template="Is this {caption}?")
 
 
 def _write(tmp_path, doc) -> None:

@@ -43,3 +43,16 @@ def copy_fixture(folder: str, tmp_path: Path) -> Path:
 def task(name: str, root: Path = FIXTURES, **config):
     cls = TASKS.get(name)
     return cls(root, cls.Config(**config))
+
+
+def assert_fingerprints_track(name: str, folder: str, data_file: str, tmp_path: Path, **template_change: str) -> None:
+    """The prompt fingerprint follows a template change and the data fingerprint a data edit."""
+    t = task(name)
+    assert t.prompt_fingerprint() and t.data_fingerprint()
+    changed = type("Changed", (type(t),), dict(template_change))
+    assert changed(FIXTURES).prompt_fingerprint() != t.prompt_fingerprint()
+    root = copy_fixture(folder, tmp_path)
+    before = task(name, root).data_fingerprint()
+    with (root / folder / data_file).open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert task(name, root).data_fingerprint() != before
