@@ -196,12 +196,14 @@ def score_cmd(
 
     from .data_root import resolve_data_root
     from .io import atomic_write_text
+    from .registry import TASKS
     from .report import print_results
+    from .run import task_args_for
     from .scoring import score_file
-    from .task import parse_task_args
 
+    TASKS.get(task)
     root = resolve_data_root(data_root)
-    args = parse_task_args(task_args, [task]).get(task, {})
+    args = task_args_for([task], task_args).get(task, {})
     result, missing, unknown = score_file(task, predictions, root, args, seed=seed)
     doc = {"tasks": {task: result.summary()}}
     print_results(doc)

@@ -36,17 +36,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_tasks(task_spec: str, data_root: Path, task_args: str | None) -> list[Task]:
-    names = TASKS.expand(task_spec)
-    args = parse_task_args(task_args, names)
+def task_args_for(names: list[str], spec: str | None) -> dict[str, dict[str, str]]:
+    """Route ``prefix.key=value`` options to tasks: a task name, a group, or a name prefix
+    (``fid.inception`` reaches ``fid_coco``); a prefix that reaches none of ``names`` is an error."""
     groups = TASKS.groups()
     per_task: dict[str, dict[str, str]] = {}
-    for prefix, kv in args.items():
-        targets = groups.get(prefix) or [n for n in names if n == prefix or n.startswith(prefix + "_")]
-        if not targets and prefix not in TASKS.names():
-            raise UserError(f"--task-args: {prefix!r} is not a task or group of this run")
-        for t in targets or [prefix]:
+    for prefix, kv in parse_task_args(spec, names).items():
+        targets = [n for n in names if n == prefix or n.startswith(prefix + "_") or n in groups.get(prefix, ())]
+        if not targets:
+            raise UserError(f"--task-args: {prefix!r} is not a task or group of this run ({', '.join(names)})")
+        for t in targets:
             per_task.setdefault(t, {}).update(kv)
+    return per_task
+
+
+def make_tasks(task_spec: str, data_root: Path, task_args: str | None) -> list[Task]:
+    names = TASKS.expand(task_spec)
+    per_task = task_args_for(names, task_args)
     tasks = []
     for name in names:
         cls = TASKS.get(name)

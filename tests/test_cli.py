@@ -124,3 +124,18 @@ def test_console_script_error_has_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "is not a folder" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_task_args_route_by_prefix_and_reject_strays(data, tmp_path):
+    from deem_eval.run import task_args_for
+
+    assert task_args_for(["toy_yesno"], "toy.x=1,toy_yesno.y=2") == {"toy_yesno": {"x": "1", "y": "2"}}
+    from deem_eval.errors import UserError
+
+    with pytest.raises(UserError, match="'mmvp' is not a task or group of this run"):
+        task_args_for(["toy_yesno"], "mmvp.original_labels=true")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "1", "prediction": "yes"}\n')
+    res = cli("score", "--task", "toy_yesno", "--predictions", str(preds), "--data-root", str(data),
+              "--task-args", "mmvp.original_labels=true")
+    assert res.exit_code == 2 and "not a task or group" in res.output
