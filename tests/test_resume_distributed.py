@@ -74,10 +74,11 @@ def test_two_processes_equal_one_process(tmp_path):
     env = _env(tmp_path)
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
     calls = tmp_path / "calls2p.txt"
-    subprocess.run(
-        [torchrun, "--nproc_per_node", "2", "--master_port", "29517", *_cmd(data, tmp_path / "two", calls, 0)],
-        env=env, cwd=tmp_path, check=True, timeout=600, capture_output=True,
+    proc = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", *_cmd(data, tmp_path / "two", calls, 0)],
+        env=env, cwd=tmp_path, timeout=600, capture_output=True, text=True,
     )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     one_env = dict(env, XDG_CACHE_HOME=str(tmp_path / "xdg1"))
     subprocess.run([sys.executable, *_cmd(data, tmp_path / "one", tmp_path / "c1.txt", 0)], env=one_env,
                    cwd=tmp_path, check=True, timeout=300)
