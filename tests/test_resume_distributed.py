@@ -80,7 +80,8 @@ def test_two_processes_equal_one_process(tmp_path):
         calls.unlink(missing_ok=True)
         proc = subprocess.run(
             [torchrun, "--standalone", "--nproc_per_node", "2", *_cmd(data, tmp_path / "two", calls, 0)],
-            env=env, cwd=tmp_path, timeout=600, capture_output=True, text=True,
+            env=dict(env, XDG_CACHE_HOME=str(tmp_path / f"xdg-two-{_attempt}")), cwd=tmp_path, timeout=600,
+            capture_output=True, text=True,
         )
         if proc.returncode == 0 or list((tmp_path / "two").rglob("results.json")):
             break
