@@ -246,13 +246,15 @@ def test_missing_clip_weights_fail_fast_with_hint(world, tmp_path, monkeypatch):
 DIST_SCRIPT = textwrap.dedent(
     """
     import json, sys
+    from pathlib import Path
     import torch.distributed as td
     from deem_eval.builders.robustvqa import run_build
-    a, r, v2, model, names, out = sys.argv[1:7]
+    a, r, v2, model, names, out, reports = sys.argv[1:8]
     res = run_build(out, a, r, v2, clip_model=model, classnames=names, batch_size=3, templates_kind="simple",
                     num_workers=0, progress=False)
-    print(json.dumps({"rank": td.get_rank(), "world": td.get_world_size(),
-                      "computed": {s: st.batches_computed for s, st in res.stats.items()}}), flush=True)
+    report = {"rank": td.get_rank(), "world": td.get_world_size(),
+              "computed": {s: st.batches_computed for s, st in res.stats.items()}}
+    (Path(reports) / f"rank{report['rank']}.json").write_text(json.dumps(report))
     """
 )
 
@@ -269,12 +271,12 @@ def test_torchrun_two_processes_give_the_single_process_bytes(world, built, tmp_
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
          str(t["imagenet_a"]), str(t["imagenet_r"]), str(t["imagenet_v2"]), world["model"], str(world["names"]),
-         str(tmp_path / "dist")],
+         str(tmp_path / "dist"), str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    reports = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")),
-                     key=lambda r: r["rank"])
+    # One report file per rank: two ranks printing to one pipe can interleave their lines.
+    reports = sorted((json.loads(p.read_text()) for p in tmp_path.glob("rank*.json")), key=lambda r: r["rank"])
     assert [(r["rank"], r["world"]) for r in reports] == [(0, 2), (1, 2)]
     # 10 A images in batches of 3 → 4 batches, dealt round-robin: both ranks computed features
     assert [r["computed"]["imagenet_a"] for r in reports] == [2, 2]
