@@ -9,11 +9,18 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from deem_eval.errors import DataError, SampleError, UserError
-from deem_eval.evaluation import Outcome, finalize
+from deem_eval.errors import DataError, UserError
 from deem_eval.registry import TASKS
 
-from .util import FIXTURES, assert_fingerprints_track, copy_fixture, score, task, write_predictions
+from .util import (
+    FIXTURES,
+    assert_fingerprints_track,
+    copy_fixture,
+    finalize_loading_images,
+    score,
+    task,
+    write_predictions,
+)
 
 # question_id -> (prediction, gold); parsed with the official rule by hand
 TRICKY = {
@@ -107,15 +114,8 @@ def test_fingerprints(tmp_path):
 
 def test_corrupt_image_is_a_per_sample_error():
     t = task("pope_adversarial")
-    samples = list(t.samples())  # building samples never opens images
-    outcomes = []
-    for s, pred in zip(samples, ["No.", "Yes", "Yes"], strict=True):
-        try:
-            s.image.load()
-            outcomes.append(Outcome(s, t.prompt(s), pred))
-        except SampleError as exc:
-            outcomes.append(Outcome(s, t.prompt(s), None, error=str(exc)))
-    result = finalize(t, outcomes)
+    list(t.samples())  # building samples never opens images
+    result = finalize_loading_images(t, ["No.", "Yes", "Yes"])
     assert result.n == 3 and result.n_errors == 1
     assert "COCO_val2014_000000000003.jpg" in result.records[1]["error"]
     assert result.records[1]["id"] == "2"  # the errored sample stays itself, never swapped

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from deem_eval.errors import DataError, SampleError
-from deem_eval.evaluation import Outcome, finalize
+from deem_eval.errors import DataError
 
-from .util import FIXTURES, assert_fingerprints_track, copy_fixture, score, task
+from .util import FIXTURES, assert_fingerprints_track, copy_fixture, finalize_loading_images, score, task
 
 
 def test_samples():
@@ -80,14 +79,7 @@ def test_corrupt_image_is_a_per_sample_error(tmp_path):
     root = copy_fixture("vqav2", tmp_path)
     (root / "vqav2/images/COCO_val2014_000000000025.jpg").write_bytes(b"not an image")
     t = task("vqav2", root)
-    outcomes = []
-    for s, pred in zip(t.samples(), ["yes", "2", "red"], strict=True):
-        try:
-            s.image.load()
-            outcomes.append(Outcome(s, t.prompt(s), pred))
-        except SampleError as exc:
-            outcomes.append(Outcome(s, t.prompt(s), None, error=str(exc)))
-    result = finalize(t, outcomes)
+    result = finalize_loading_images(t, ["yes", "2", "red"])
     assert result.n_errors == 1 and result.records[1]["id"] == "25001" and result.records[1]["error"]
     assert "accuracy_number" not in result.metrics
     assert result.metrics["accuracy"] == pytest.approx(100.0)

@@ -56,3 +56,18 @@ def assert_fingerprints_track(name: str, folder: str, data_file: str, tmp_path: 
     with (root / folder / data_file).open("a", encoding="utf-8") as fh:
         fh.write("\n")
     assert task(name, root).data_fingerprint() != before
+
+
+def finalize_loading_images(t, predictions: list[str]) -> TaskResult:
+    """Score like the runner does: a sample whose image fails to load is an error, not a prediction."""
+    from deem_eval.errors import SampleError
+    from deem_eval.evaluation import Outcome, finalize
+
+    outcomes = []
+    for s, pred in zip(t.samples(), predictions, strict=True):
+        try:
+            s.image.load()
+            outcomes.append(Outcome(s, t.prompt(s), pred))
+        except SampleError as exc:
+            outcomes.append(Outcome(s, t.prompt(s), None, error=str(exc)))
+    return finalize(t, outcomes)
