@@ -152,15 +152,30 @@ class StageData:
                     rows.extend({"text": r[key]} for r in read_jsonl(path, REQUIRED[name]))
             if not rows:
                 raise DataError(self.train_dir, "no text corpora found", expected=f"one of {list(TEXT_SOURCES)}")
-            return rows
+            return rows + self._reading_rows()
         name = {"clip": "captions.jsonl", "dm": "t2i.jsonl", "1": "interleaved.jsonl", "2": "instruct.jsonl",
                 "3": "region.jsonl"}[self.stage]
         rows = read_jsonl(self.train_dir / name, REQUIRED[name])
+        if self.stage == "2":
+            return conversations(rows)
         if name == "region.jsonl":
             for no, r in enumerate(rows, 1):
                 if "question" not in r and "instruction" not in r:
                     raise DataError(self.train_dir / name, "missing key 'question' (or 'instruction')", line=no)
         return rows
+
+    def _reading_rows(self) -> list[dict[str, Any]]:
+        """Instruction conversations answered from the image's description text instead of the image.
+
+        A pretrained LLM arrives able to answer questions about a text it has read; the tiny LLM
+        learns it here, so instruction tuning only has to teach it to read image tokens the same way.
+        """
+        described, instruct = self.train_dir / "interleaved.jsonl", self.train_dir / "instruct.jsonl"
+        if not (described.is_file() and instruct.is_file()):
+            return []
+        text = {r["image"]: r["text"] for r in read_jsonl(described, REQUIRED["interleaved.jsonl"])}
+        return [dict(c, description=text[c["image"]]) for c in conversations(read_jsonl(instruct, REQUIRED["instruct.jsonl"]))
+                if c["image"] in text]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -198,10 +213,14 @@ class StageData:
 
     def _batch_lm(self, rows, rngs) -> dict[str, torch.Tensor]:
         seqs, labels = [], []
-        for r in rows:
-            s = [self.ids["bos"]] + text_ids(self.tok, r["text"]) + [self.ids["eos"]]
+        for r, rng in zip(rows, rngs, strict=True):
+            if "description" in r:  # reading comprehension: the description stands where the image goes
+                s, lab = self._conversation(r["turns"], rng, r["description"].strip() + " ")
+            else:
+                s = [self.ids["bos"]] + text_ids(self.tok, r["text"]) + [self.ids["eos"]]
+                lab = [-100] + s[1:]
             seqs.append(s)
-            labels.append([-100] + s[1:])
+            labels.append(lab)
         return self._finish(seqs, labels)
 
     def _pieces(self, context: str, answer: str) -> tuple[list[int], list[int]]:
@@ -226,20 +245,42 @@ class StageData:
         out["pixel_values"] = self.images.batch([r["image"] for r in rows])
         return out
 
+    @staticmethod
+    def _instruction(r: dict[str, Any], rng: random.Random) -> tuple[str, str]:
+        """(context with ``<image>``, answer) in one of the prompt layouts the evaluation tasks use."""
+        q, a = str(r["question"]).strip(), str(r["answer"]).strip()
+        m = OPTIONS.match(q) if a.startswith("(") else None
+        if m is not None and rng.random() < 0.7:  # two-option questions in the MMVP layout
+            return IMAGE_TOKEN + m["q"] + "\n" + m["opts"] + OPTIONS_SUFFIX, a
+        if a.lower() in ("yes", "no") and rng.random() < 0.5:
+            return POPE_TEMPLATE.format(image=IMAGE_TOKEN, question=q) + " " + POPE_PREFIX, a
+        if rng.random() < 0.5:
+            return IMAGE_TOKEN + q + VQA_SUFFIX, a
+        return IMAGE_TOKEN + q, a
+
+    def _conversation(self, turns: list[dict[str, Any]], rng: random.Random, image: str = IMAGE_TOKEN
+                      ) -> tuple[list[int], list[int]]:
+        """One image, several question/answer turns in a seeded order; turns that would not fit in
+        ``max_length`` are left out of this sequence (never cut mid-answer)."""
+        order = list(turns)
+        rng.shuffle(order)
+        limit = self.model.cfg.tokenizer.max_length
+        seq, lab = [self.ids["bos"]], [-100]
+        for k, turn in enumerate(order):
+            context, answer = self._instruction(turn, rng)
+            ctx = encode_with_images(self.tok, context.replace(IMAGE_TOKEN, image if k == 0 else ""), self.ids,
+                                     self.n_img)
+            ans = text_ids(self.tok, answer) + [self.ids["eos"]]
+            if k and len(seq) + len(ctx) + len(ans) > limit:
+                break
+            seq += ctx + ans
+            lab += [-100] * len(ctx) + ans
+        return seq, lab
+
     def _batch_2(self, rows, rngs) -> dict[str, torch.Tensor]:
         seqs, labels = [], []
         for r, rng in zip(rows, rngs, strict=True):
-            q, a = str(r["question"]).strip(), str(r["answer"]).strip()
-            m = OPTIONS.match(q) if a.startswith("(") else None
-            if m is not None and rng.random() < 0.7:  # two-option questions in the MMVP layout
-                context, answer = IMAGE_TOKEN + m["q"] + "\n" + m["opts"] + OPTIONS_SUFFIX, a
-            elif a.lower() in ("yes", "no") and rng.random() < 0.5:
-                context, answer = POPE_TEMPLATE.format(image=IMAGE_TOKEN, question=q) + " " + POPE_PREFIX, a
-            elif rng.random() < 0.5:
-                context, answer = IMAGE_TOKEN + q + VQA_SUFFIX, a
-            else:
-                context, answer = IMAGE_TOKEN + q, a
-            s, lab = self._pieces(context, answer)
+            s, lab = self._conversation(r["turns"], rng)
             seqs.append(s)
             labels.append(lab)
         out = self._finish(seqs, labels)
@@ -260,6 +301,15 @@ class StageData:
         out["pixel_values"] = self.images.batch([r["image"] for r in rows])
         out["masks"] = torch.stack(masks)
         return out
+
+
+def conversations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Instruction records grouped per image (first-seen order): one multi-turn conversation each,
+    so one forward pass trains every question about the image."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        grouped.setdefault(r["image"], []).append(r)
+    return [{"image": image, "turns": turns} for image, turns in grouped.items()]
 
 
 def region_mask(row: dict[str, Any], hw: tuple[int, int], size: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ own resampled tokens, with timesteps in the middle band, so its gradient reaches
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -105,14 +106,18 @@ class DeemModel(nn.Module):
             ts.append(torch.randint(0, dec.cfg.num_train_timesteps, (n,), device=x0.device))
             conds.append(dec.cfg_dropout(cond))
             parts.append("nip")
+        noises = [noise] * len(parts)
         if "csr" in w:
-            xs.append(x0)
-            ts.append(torch.randint(dec.cfg.csr_t_min, dec.cfg.csr_t_max, (n,), device=x0.device))
-            conds.append(vis["cond_tokens"])
+            k = max(1, math.ceil(dec.cfg.csr_fraction * n))
+            xs.append(x0[:k])
+            noises.append(noise[:k])
+            ts.append(torch.randint(dec.cfg.csr_t_min, dec.cfg.csr_t_max, (k,), device=x0.device))
+            conds.append(vis["cond_tokens"][:k])
             parts.append("csr")
-        per = dec.noise_loss(torch.cat(xs), noise.repeat(len(parts), 1, 1, 1), torch.cat(ts),
+        per = dec.noise_loss(torch.cat(xs), torch.cat(noises), torch.cat(ts),
                              torch.cat([c.to(x0.dtype) for c in conds]))
-        return {name: chunk.mean() for name, chunk in zip(parts, per.split(n), strict=True)}
+        sizes = [len(x) for x in xs]
+        return {name: chunk.mean() for name, chunk in zip(parts, per.split(sizes), strict=True)}
 
     def _clip_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.clip_text is None:

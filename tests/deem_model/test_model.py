@@ -80,6 +80,23 @@ def test_no_in_place_normalisation_and_shared_noised_batch(make_model, world_dir
     assert ((t[4:] >= 200) & (t[4:] <= 799)).all()  # CSR in the middle band
 
 
+def test_csr_fraction_reuses_the_first_samples_latents_and_noise(make_model, world_dir, monkeypatch):
+    model = make_model()
+    model.cfg.diffusion.csr_fraction = 0.5  # a batch of 4: CSR on samples 0 and 1
+    model.set_loss_weights(model.cfg.stages["1"].losses)
+    seen = []
+    real = model.image_decoder.train_scheduler.add_noise
+    monkeypatch.setattr(model.image_decoder.train_scheduler, "add_noise",
+                        lambda x0, noise, t: seen.append((x0.clone(), noise.clone())) or real(x0, noise, t))
+    calls, handle = _record_unet(model)
+    out = model(_batch(model, world_dir, "1"))
+    handle.remove()
+    assert len(calls) == 1 and calls[0]["x"].shape[0] == 6  # 4 NIP rows + 2 CSR rows, still one call
+    x0, noise = seen[0]
+    assert torch.equal(x0[4:], x0[:2]) and torch.equal(noise[4:], noise[:2])
+    assert math.isfinite(float(out["csr"].detach()))
+
+
 def test_csr_gradients_reach_encoder_not_unet(make_model, world_dir):
     model = make_model()
     select_trainable(model, model.cfg.stages["1"])
