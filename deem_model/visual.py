@@ -17,8 +17,10 @@ from .config import DeemConfig, EncoderConfig
 from .resampler import PerceiverResampler
 
 TINY_CONVNEXTS = {
-    # name: (depths, dims) -- ConvNeXt trunks smaller than timm's convnext_atto, for 64 px worlds
-    "deem_convnext_pico": ((2, 2, 4, 2), (32, 64, 128, 256)),
+    # name: (depths, dims, layer-scale init) -- ConvNeXt trunks smaller than timm's convnext_atto, for
+    # 64 px worlds. timm's layer-scale init of 1e-6 starts every block as the identity, which suits
+    # long ImageNet schedules; a few hundred steps from scratch need the blocks active from step one.
+    "deem_convnext_pico": ((2, 2, 4, 2), (32, 64, 128, 256), 1.0),
 }
 
 
@@ -28,16 +30,16 @@ def register_tiny_convnexts() -> None:
     from timm.models import register_model
     from timm.models.convnext import ConvNeXt
 
-    for name, (depths, dims) in TINY_CONVNEXTS.items():
+    for name, (depths, dims, ls_init) in TINY_CONVNEXTS.items():
         if name in timm.list_models(name):
             continue
 
-        def make(pretrained: bool = False, _d=depths, _w=dims, **kwargs):
+        def make(pretrained: bool = False, _d=depths, _w=dims, _ls=ls_init, **kwargs):
             if pretrained:
                 raise ValueError("the tiny ConvNeXt trunks have no pretrained weights")
             for key in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
                 kwargs.pop(key, None)
-            model = ConvNeXt(depths=_d, dims=_w, conv_mlp=True, **kwargs)
+            model = ConvNeXt(depths=_d, dims=_w, conv_mlp=True, ls_init_value=_ls, **kwargs)
             model.pretrained_cfg = model.default_cfg = {"num_classes": 0, "pool_size": None}
             return model
 

@@ -4,10 +4,10 @@
 
 Every stage is an ordinary ``deem-train`` run with a fixed seed. The pre-training stages clip
 (encoder), dm (UNet + its text encoder) and lm (LLM) train disjoint parts of the model from the
-same initial weights, so they run side by side and are merged (the merge checks that each run
-changed only its own parameters). Then stages 1 -> 2 -> 3 run twice side by side, with CSR
-(deem-tiny) and without (deem-tiny-nocsr, the DEEM* ablation); the mining CLIP trains after the
-shorter of the two.
+same initial weights, so they run side by side (clip then lm, next to dm then the mining CLIP)
+and are merged (the merge checks that each run changed only its own parameters). Then stages
+1 -> 2 -> 3 run twice side by side, with CSR (deem-tiny) and without (deem-tiny-nocsr, the DEEM*
+ablation).
 Each process gets ``threads / jobs`` torch threads. Timings and final losses are written to
 ``<out>/pipeline.json``.
 """
@@ -212,7 +212,8 @@ def _pipeline(args: argparse.Namespace) -> int:
     cap = args.max_steps
     pre_a = [(args.preset, "clip", data, work / "clip", work, threads, seed, base, False, cap),
              (args.preset, "lm", data, work / "lm", work, threads, seed, base, False, cap)]
-    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap)]
+    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap),
+             (args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for res in pool.map(branch, [pre_a, pre_b]):
             results.update(res)
@@ -228,8 +229,6 @@ def _pipeline(args: argparse.Namespace) -> int:
             steps.append((args.preset, stage, data, out, work, threads, seed, prev,
                           no_csr and "csr" in cfg.stages[stage].losses, cap))
             prev = out
-        if no_csr:  # the shorter branch also trains the mining CLIP
-            steps.append((args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap))
         return branch(steps)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
