@@ -237,7 +237,7 @@ def _tiny() -> DeemConfig:
         # collapse to one constant vector (spread across images 0.41 -> 0.05) before the LLM learns to read them
         "2": StageConfig(data="instruct.jsonl", losses={"ntp": 1.0, "csr": 5.0}, lr=5e-4,
                          trainable=[_VTOK, _LLM], groups=[ParamGroup("visual", [_VTOK], 2e-5)],
-                         max_steps=600, batch_size=32, **common),
+                         max_steps=450, batch_size=32, **common),
         "3": StageConfig(data="region.jsonl", losses={"ntp": 1.0}, lr=1e-4,
                          trainable=[_VTOK, _LLM], groups=[ParamGroup("visual", [_VTOK], 2e-5)],
                          max_steps=150, batch_size=32, **common),

@@ -67,12 +67,32 @@ def _finished(out: Path, preset: str, stage: str, no_csr: bool, max_steps: int |
 
 
 REUSE = False
+INIT_RECORD = "pipeline_init.json"  # which weights a run started from, so a retrained parent invalidates it
+
+
+def _init_sha(init: Path | None) -> str | None:
+    """A hash of the starting weights' names and values (the file's header order may vary by process)."""
+    if init is None:
+        return None
+    import hashlib
+
+    import torch
+    from safetensors.torch import load_file
+
+    h = hashlib.sha256()
+    for name, value in sorted(load_file(str(init / "model.safetensors")).items()):
+        h.update(f"{name}:{value.dtype}:{tuple(value.shape)}".encode())
+        h.update(value.contiguous().view(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return h.hexdigest()
 
 
 def _train(preset: str, stage: str, data: Path, out: Path, work: Path, threads: int, seed: int,
            init: Path | None = None, no_csr: bool = False, max_steps: int | None = None) -> dict[str, Any]:
-    if REUSE and (done := _finished(out, preset, stage, no_csr, max_steps, seed)) is not None:
-        print(f"[pipeline] reuse {out.name} (finished earlier with the same recipe)", flush=True)
+    init_sha = _init_sha(init)
+    record = out / INIT_RECORD
+    same_init = record.is_file() and json.loads(record.read_text()).get("init_sha256") == init_sha
+    if REUSE and same_init and (done := _finished(out, preset, stage, no_csr, max_steps, seed)) is not None:
+        print(f"[pipeline] reuse {out.name} (finished earlier with the same recipe and starting weights)", flush=True)
         return {out.name: done}
     cmd = [sys.executable, "-m", "deem_model.train.cli", "--preset", preset, "--stage", stage, "--data", str(data),
            "--output", str(out), "--seed", str(seed), "--quiet"]
@@ -85,6 +105,7 @@ def _train(preset: str, stage: str, data: Path, out: Path, work: Path, threads: 
     name = out.name
     print(f"[pipeline] start {name}", flush=True)
     res = _run(cmd, work / f"{name}.log", threads)
+    record.write_text(json.dumps({"init": None if init is None else str(init), "init_sha256": init_sha}) + "\n")
     losses = " ".join(f"{k}={v:.4f}" for k, v in res["final_losses"].items())
     print(f"[pipeline] done  {name}: {res['steps']} steps in {res['seconds']:.0f} s; {losses}", flush=True)
     return {name: res}

@@ -1,10 +1,12 @@
 import json
+import random
+from collections import Counter
 
 import pytest
 import torch
 
 from deem_eval.errors import DataError
-from deem_model.data import StageData, read_jsonl, region_mask
+from deem_model.data import StageData, conversations, read_jsonl, region_mask
 
 
 def test_malformed_lines_name_file_and_line(tmp_path):
@@ -70,3 +72,49 @@ def test_corrupt_image_is_an_error_not_a_swap(make_model, world_dir, tmp_path):
     data = StageData("clip", root, make_model(), 24, seed=0)
     with pytest.raises(DataError, match="escapes the data root"):
         data.images.get(rows[1]["image"])
+
+
+def test_conversations_group_every_turn_by_image_in_first_seen_order():
+    rows = [{"image": "b.png", "question": "q1", "answer": "yes"}, {"image": "a.png", "question": "q2", "answer": "2"},
+            {"image": "b.png", "question": "q3", "answer": "no"}]
+    assert conversations(rows) == [{"image": "b.png", "turns": [rows[0], rows[2]]},
+                                   {"image": "a.png", "turns": [rows[1]]}]
+
+
+def _answers(model, labels):
+    """The labelled token runs of one row, split at each EOS."""
+    out, cur = [], []
+    for t in labels:
+        if t == -100:
+            continue
+        cur.append(t)
+        if t == model.ids["eos"]:
+            out.append(model.tokenizer.decode(cur[:-1]).strip())
+            cur = []
+    return out
+
+
+def test_stage2_rows_are_whole_conversations_with_one_image(make_model, world_dir):
+    model = make_model()
+    data = StageData("2", world_dir, model, 4, seed=0)
+    batch = data.batch(0)
+    for k, (row, lab) in enumerate(zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True)):
+        conv = data.rows[data.sampler.indices(0)[k]]
+        assert row.count(model.ids["soi"]) == 1  # the image once, at the start
+        answers = _answers(model, lab)
+        expected = sorted(str(t["answer"]).strip().lower() for t in conv["turns"])
+        assert answers and not Counter(answers) - Counter(expected)  # whole answers, each turn at most once
+        assert len(row) <= model.cfg.tokenizer.max_length
+
+
+def test_lm_stage_reads_descriptions_where_the_image_goes(make_model, world_dir):
+    model = make_model()
+    data = StageData("lm", world_dir, model, 4, seed=0)
+    reading = [i for i, r in enumerate(data.rows) if "description" in r]
+    assert reading and all("turns" in data.rows[i] for i in reading)
+    conv = data.rows[reading[0]]
+    seq, lab = data._conversation(conv["turns"], random.Random(0), conv["description"] + " ")
+    assert model.ids["soi"] not in seq and model.ids["image"] not in seq
+    text = model.tokenizer.decode(seq)
+    assert conv["description"].lower().rstrip(".") in text.lower()
+    assert sorted(_answers(model, lab)) == sorted(str(t["answer"]).strip().lower() for t in conv["turns"])

@@ -1,8 +1,12 @@
+import dataclasses
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from deem_model.checkpoint import save_pretrained
+from deem_model.config import get_preset
 from deem_model.train.pipeline import export, merge
 
 
@@ -52,3 +56,32 @@ def test_export_stores_float16_and_loads(make_model, tmp_path):
     loaded, _ = load_pretrained(tmp_path / "out")
     w = model.state_dict()["visual_tokenizer.proj_llm.weight"]
     assert torch.allclose(loaded.state_dict()["visual_tokenizer.proj_llm.weight"], w, atol=1e-3)
+
+
+def test_reuse_needs_the_same_starting_weights(make_model, tmp_path, monkeypatch):
+    from deem_model.train import pipeline
+
+    runs = []
+
+    def fake_run(cmd, log, threads):  # what a finished micro stage-1 run leaves behind, without training
+        out = tmp_path / "s1"
+        save_pretrained(make_model(), out)
+        cfg = json.loads((out / "config.json").read_text())
+        cfg["stages"]["1"] = json.loads(json.dumps(dataclasses.asdict(get_preset("micro").stages["1"])))
+        (out / "config.json").write_text(json.dumps(cfg))
+        (out / "trainer_state.json").write_text(json.dumps({"stage": "1", "step": 20, "no_csr": False}))
+        (out / "train_log.jsonl").write_text(json.dumps({"step": 20, "ntp": 1.0, "total": 1.0}) + "\n")
+        runs.append(cmd)
+        return {"seconds": 0.0, "final_losses": {"ntp": 1.0}, "steps": 20}
+
+    monkeypatch.setattr(pipeline, "_run", fake_run)
+    monkeypatch.setattr(pipeline, "REUSE", True)
+    init = tmp_path / "init"
+    model = make_model()
+    save_pretrained(model, init)
+    args = ("micro", "1", tmp_path, tmp_path / "s1", tmp_path, 1, model.cfg.seed, init)
+    pipeline._train(*args)
+    assert "reused" in pipeline._train(*args)["s1"] and len(runs) == 1  # same recipe, same start: reused
+    _perturb(model, "visual_tokenizer.encoder.")  # the parent stage was retrained
+    save_pretrained(model, init)
+    assert "reused" not in pipeline._train(*args)["s1"] and len(runs) == 2
