@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="training processes side by side")
     p.add_argument("--max-steps", type=int, help="cap every stage at N steps (smoke runs)")
     p.add_argument("--reuse", action="store_true",
-                   help="keep stages already finished in the work folder with the same recipe and seed")
+                   help="keep stages already finished in the work folder with the same recipe, seed and starting weights")
     args = p.parse_args(argv)
     try:
         return _pipeline(args)
