@@ -2,7 +2,8 @@
 
 Data: ``<root>/mmvp/Questions.csv`` (columns ``Index``, ``Question``, ``Options`` such as
 ``(a) Open (b) Closed``, ``Correct Answer`` such as ``(a)``) and ``<root>/mmvp/MMVP Images/``
-holding ``{Index}.jpg``. Rows (1, 2), (3, 4), ... form the pairs. Sample id: ``Index``.
+holding ``{Index}.jpg`` (other image extensions in any case, e.g. ``7.JPG`` or ``7.png``, are
+found too; two candidates for one index are an error naming both). Rows (1, 2), (3, 4), ... form the pairs. Sample id: ``Index``.
 
 Metrics (percent): ``accuracy`` per question and ``pair_accuracy`` (headline, the number the
 MMVP paper reports): a pair counts only when both of its questions are right. Pairs with an
@@ -34,6 +35,7 @@ COLUMNS = ("Index", "Question", "Options", "Correct Answer")
 IMAGE_FOLDER = "MMVP Images"
 RELEASED_ROWS = 300
 ERRATA_SWAPS = ((99, 100), (279, 280))
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp")
 
 
 @dataclasses.dataclass
@@ -112,12 +114,33 @@ class MMVP(Task):
         for i, j in ERRATA_SWAPS:
             by_index[i]["answer"], by_index[j]["answer"] = by_index[j]["answer"], by_index[i]["answer"]
 
+    def _image_names(self) -> dict[int, str]:
+        """Index -> file name in the image folder; ``{Index}.jpg`` wins over other spellings."""
+        folder = self.data_dir / IMAGE_FOLDER
+        found: dict[int, list[str]] = defaultdict(list)
+        if folder.is_dir():
+            for f in folder.iterdir():
+                stem, dot, ext = f.name.rpartition(".")
+                if dot and stem.isdigit() and ext.lower() in IMAGE_EXTENSIONS:
+                    found[int(stem)].append(f.name)
+        names = {}
+        for index, cands in found.items():
+            if f"{index}.jpg" in cands:
+                names[index] = f"{index}.jpg"
+            elif len(cands) == 1:
+                names[index] = cands[0]
+            else:
+                raise DataError(folder, f"several images for Index {index}: {sorted(cands)}",
+                                expected=f"one image per Index, e.g. {index}.jpg")
+        return names
+
     def samples(self) -> Iterator[Sample]:
         rows = self._rows()
         self._apply_errata(rows)
         csv_path = self.data_dir / "Questions.csv"
+        names = self._image_names()
         for r in rows:
-            name = f"{r['index']}.jpg"
+            name = names.get(r["index"], f"{r['index']}.jpg")  # a missing image is a per-sample error
             yield Sample(
                 id=str(r["index"]),
                 target=f"({r['answer']})",

@@ -5,13 +5,13 @@ All five corpora share ``train/images/*.png``; paths inside the files are relati
 - ``captions.jsonl``   {"image", "caption"}: alt-text that names only the categories, so a
   contrastive encoder trained on it has no reason to keep orientation, count or colour;
 - ``interleaved.jsonl`` {"image", "text"}: detailed captions (colour, count, orientation, position);
-- ``instruct.jsonl``   {"image", "question", "answer"}: yes/no existence with balanced answers and
-  POPE-like negatives, attribute, counting, two-option "(a) .. (b) .." and short-answer questions;
+- ``instruct.jsonl``   {"image", "question", "answer"}: yes/no existence for every category
+  present and as many absent ones, "main object" questions, attribute, counting, two-option "(a) .. (b) .." and short-answer questions;
 - ``region.jsonl``     {"image", "bbox" [x, y, w, h], "polygon" [[x1, y1, ...], ...], "instruction",
   "answer"}: describe the object in a region (the answer is a referring description);
 - ``t2i.jsonl``        {"image", "caption"}: detailed captions for text-to-image training.
 
-Sizes: ``full`` 10,000 images (about 10k alt-text pairs, 10k documents, 40k instructions,
+Sizes: ``full`` 10,000 images (about 10k alt-text pairs, 10k documents, about 70k instructions,
 10k regions, 10k text-to-image pairs); ``small`` 300 images.
 """
 
@@ -20,14 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import scene as S
-from .catalog import BY_NAME, COLOUR_NAMES
+from .catalog import BY_NAME, COLOUR_NAMES, NAMES
 from .context import Context
 from .files import write_jsonl
 from .language import adjectives, alt_text, article, detailed_caption, orientation_phrase, position_phrase
 from .pool import parallel_map
 from .questions import exists_question, negatives, orientation_question, state_question, vqa_questions
 
-INSTRUCT_PER_IMAGE = 4
+VQA_PER_IMAGE = 2  # VQAv2-style questions per training image, besides existence and two-option
 
 
 def _two_option(sc: dict, rng: np.random.Generator) -> dict | None:
@@ -54,24 +54,34 @@ def _two_option(sc: dict, rng: np.random.Generator) -> dict | None:
     return {"question": f"{q} (a) {opts[0]} (b) {opts[1]}", "answer": letter}
 
 
-def instructions(sc: dict, rng: np.random.Generator) -> list[dict]:
-    out = []
+def existence(sc: dict, rng: np.random.Generator) -> list[dict]:
+    """Every category in the image (yes) and as many absent ones (no), balanced per category.
+
+    Absent categories are drawn with weight freq / (1 - freq), so each category is the answer
+    "no" about as often as "yes" and the category asked about says nothing of the answer. (One
+    question per image with POPE-style popular/adversarial negatives made "cup" a "no" 71% of
+    the time; a small model learnt that prior instead of looking at the image.)
+    """
     present = S.categories(sc)
-    # existence, balanced yes/no, with POPE-like negatives
-    if rng.random() < 0.5:
-        cat = present[int(rng.integers(len(present)))]
-        out.append({"question": exists_question(cat), "answer": "yes"})
-    else:
-        rule = str(rng.choice(["random", "popular", "adversarial"]))
-        out.append({"question": exists_question(negatives(sc, rule, 1, rng)[0]), "answer": "no"})
+    freq, _ = S.world_statistics()
+    pool = [c for c in NAMES if c not in present]
+    w = np.array([freq[c] / (1.0 - freq[c]) for c in pool])
+    absent = [pool[int(i)] for i in rng.choice(len(pool), size=len(present), replace=False, p=w / w.sum())]
+    rows = [{"question": exists_question(c), "answer": "yes"} for c in present]
+    return rows + [{"question": exists_question(c), "answer": "no"} for c in absent]
+
+
+def instructions(sc: dict, rng: np.random.Generator) -> list[dict]:
+    out = existence(sc, rng)
+    present = S.categories(sc)
     if len(present) == 1:
         cat = present[0] if rng.random() < 0.5 else negatives(sc, "adversarial", 1, rng)[0]
         out.append({"question": f"Is {article(cat)} {cat} the main object in this image?",
                     "answer": "yes" if cat == present[0] else "no"})
     out.append(_two_option(sc, rng))
-    for q in vqa_questions(sc, rng, INSTRUCT_PER_IMAGE - len(out)):
-        out.append({"question": q["question"], "answer": q["answer"]})
-    return out[:INSTRUCT_PER_IMAGE]
+    # existence is asked above, for every category
+    vqa = [q for q in vqa_questions(sc, rng, VQA_PER_IMAGE + 1) if q["kind"] != "exists"][:VQA_PER_IMAGE]
+    return out + [{"question": q["question"], "answer": q["answer"]} for q in vqa]
 
 
 def region_item(sc: dict, rng: np.random.Generator) -> dict:

@@ -58,6 +58,26 @@ def test_instructions_are_balanced_and_correct():
         assert r["answer"] == str(S.count(scenes[r["image"]], cat))
 
 
+def test_existence_asks_every_present_category_and_as_many_absent():
+    root = small_world(0)
+    scenes = {e["image"].removeprefix("train/"): e["scene"] for e in sidecar(root, "train")}
+    asked: dict[str, dict[str, list[str]]] = {}
+    for r in jsonl(root / "train" / "instruct.jsonl"):
+        m = re.fullmatch(r"Is there an? (\w+) in the image\?", r["question"])
+        if m:
+            asked.setdefault(r["image"], {"yes": [], "no": []})[r["answer"]].append(m.group(1))
+    assert set(asked) == set(scenes)
+    for image, ans in asked.items():
+        present = S.categories(scenes[image])
+        assert sorted(ans["yes"]) == sorted(present)
+        assert len(ans["no"]) == len(set(ans["no"])) == len(present) and not set(ans["no"]) & set(present)
+    # each category is answered "no" about as often as "yes" (small world: a few hundred questions)
+    for cat in {c for ans in asked.values() for c in ans["yes"] + ans["no"]}:
+        yes = sum(ans["yes"].count(cat) for ans in asked.values())
+        no = sum(ans["no"].count(cat) for ans in asked.values())
+        assert 0.2 < no / (yes + no) < 0.8, (cat, yes, no)
+
+
 def test_region_and_detailed_corpora():
     root = small_world(0)
     scenes = {e["image"].removeprefix("train/"): e["scene"] for e in sidecar(root, "train")}

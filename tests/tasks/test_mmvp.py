@@ -34,6 +34,25 @@ def test_samples():
     assert [x.meta["pair"] for x in samples] == [0, 0, 1, 1, 2, 2]
 
 
+def test_image_extensions_and_case_are_found(tmp_path):
+    root = copy_fixture("mmvp", tmp_path)
+    images = root / "mmvp/MMVP Images"
+    (images / "3.jpg").rename(images / "3.JPG")
+    (images / "4.jpg").rename(images / "4.png")
+    (images / "5.jpg").unlink()
+    (images / "notes.txt").write_text("not an image")
+    by_id = {s.id: s.image for s in task("mmvp", root).samples()}
+    assert by_id["3"].key == "3.JPG" and by_id["3"].path == (images / "3.JPG").resolve()
+    assert by_id["4"].key == "4.png"
+    assert by_id["5"].key == "5.jpg" and not by_id["5"].path.exists()  # reported per sample at load time
+    assert by_id["1"].key == "1.jpg"
+    (images / "1.png").write_bytes(b"x")  # 1.jpg is the released name and wins
+    assert {s.id: s.image for s in task("mmvp", root).samples()}["1"].key == "1.jpg"
+    (images / "4.jpeg").write_bytes(b"x")
+    with pytest.raises(DataError, match=r"several images for Index 4: \['4.jpeg', '4.png'\]"):
+        list(task("mmvp", root).samples())
+
+
 def test_score_by_hand(tmp_path):
     result = score("mmvp", PREDICTIONS, tmp_path)
     assert [r["parsed"] for r in result.records] == ["(a)", "(b)", "(a)", "(a)", "(b)", "(b)"]
