@@ -130,6 +130,10 @@ class StageConfig:
     log_every: int = 10
     max_grad_norm: float = 1.0
     image_first_prob: float = 0.5  # interleaved documents: image before its text with this probability
+    # instruction stage: the first N optimiser steps train on single questions matching the regex
+    # (one per sequence) before the full conversations -- the simplest grounding skill first
+    curriculum_steps: int = 0
+    curriculum_match: str = ""
 
 
 @dataclass
@@ -233,11 +237,14 @@ def _tiny() -> DeemConfig:
         "1": StageConfig(data="interleaved.jsonl", losses={"ntp": 1.0, "nip": 5.0, "csr": 5.0}, lr=5e-4,
                          trainable=[_VTOK, _DRES, _NULL], groups=[ParamGroup("encoder", [_ENC], 1e-4)],
                          betas=(0.9, 0.995), max_steps=250, batch_size=32, **common),
-        # the visual tokenizer moves slowly in stages 2 and 3: at the LLM's rate its image tokens
-        # collapse to one constant vector (spread across images 0.41 -> 0.05) before the LLM learns to read them
-        "2": StageConfig(data="instruct.jsonl", losses={"ntp": 1.0, "csr": 5.0}, lr=5e-4,
-                         trainable=[_VTOK, _LLM], groups=[ParamGroup("visual", [_VTOK], 2e-5)],
-                         max_steps=450, batch_size=32, **common),
+        # stage 2 trains the LLM alone (so CSR, which only reaches the visual tokenizer, acts in stage 1):
+        # at the LLM's rate the image tokens collapse to one constant vector (spread across images
+        # 0.41 -> 0.05), and even at 2e-5 the moving tokens slow the LLM's grounding (POPE-random 70.1%
+        # against 80.4% frozen). Existence questions come first, one per sequence: with every question
+        # type mixed in from the start the tiny LLM stays at chance on them for 900+ steps.
+        "2": StageConfig(data="instruct.jsonl", losses={"ntp": 1.0}, lr=5e-4, trainable=[_LLM],
+                         max_steps=700, batch_size=32, curriculum_steps=400, curriculum_match=r"^Is there an? ",
+                         **common),
         "3": StageConfig(data="region.jsonl", losses={"ntp": 1.0}, lr=1e-4,
                          trainable=[_VTOK, _LLM], groups=[ParamGroup("visual", [_VTOK], 2e-5)],
                          max_steps=150, batch_size=32, **common),
@@ -284,6 +291,7 @@ def _micro() -> DeemConfig:
     cfg.diffusion.text_encoder = TextEncoderConfig(width=32, layers=1, heads=2)
     for st in cfg.stages.values():
         st.batch_size, st.warmup_steps, st.log_every, st.max_steps, st.save_every = 4, 2, 1, 20, 10
+        st.curriculum_steps = min(st.curriculum_steps, 10)
     return cfg
 
 

@@ -128,9 +128,11 @@ class StageData:
     """Deterministic batches for one training stage."""
 
     def __init__(self, stage: str, data_dir: str | Path, model: Any, batch_size: int, seed: int,
-                 image_first_prob: float = 0.5):
+                 image_first_prob: float = 0.5, curriculum_steps: int = 0, curriculum_match: str = ""):
         self.stage, self.model, self.batch_size, self.seed = stage, model, batch_size, seed
         self.image_first_prob = image_first_prob
+        self.curriculum_steps = curriculum_steps
+        self.micro_per_step = 1  # micro-batches per optimiser step (accumulation x processes), set by the loop
         self.train_dir = Path(data_dir) / "train"
         if not self.train_dir.is_dir():
             raise DataError(self.train_dir, "training folder not found",
@@ -141,6 +143,10 @@ class StageData:
         self.images = ImageStore(self.train_dir, model.cfg.encoder.image_size)
         self.rows = self._load_rows()
         self.sampler = EpochSampler(len(self.rows), batch_size, seed)
+        self.first_rows: list[dict[str, Any]] = []
+        if curriculum_steps > 0:
+            self.first_rows = self._curriculum_rows(curriculum_match)
+            self.first_sampler = EpochSampler(len(self.first_rows), batch_size, seed + 1)
 
     def _load_rows(self) -> list[dict[str, Any]]:
         if self.stage == "lm":
@@ -164,6 +170,21 @@ class StageData:
                     raise DataError(self.train_dir / name, "missing key 'question' (or 'instruction')", line=no)
         return rows
 
+    def _curriculum_rows(self, pattern: str) -> list[dict[str, Any]]:
+        """Single-question conversations whose question matches ``pattern`` (instruction stage only)."""
+        if self.stage != "2":
+            raise DataError(self.train_dir, f"curriculum_steps is set for stage {self.stage}",
+                            expected="a curriculum only in the instruction stage (2)")
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise DataError(self.train_dir, f"curriculum_match {pattern!r} is not a regular expression ({exc})") from exc
+        rows = [{"image": c["image"], "turns": [t]} for c in self.rows for t in c["turns"]
+                if regex.search(str(t["question"]))]
+        if not rows:
+            raise DataError(self.train_dir / "instruct.jsonl", f"no question matches curriculum_match {pattern!r}")
+        return rows
+
     def _reading_rows(self) -> list[dict[str, Any]]:
         """Instruction conversations answered from the image's description text instead of the image.
 
@@ -181,8 +202,11 @@ class StageData:
         return len(self.rows)
 
     def batch(self, micro_step: int) -> dict[str, torch.Tensor]:
-        idx = self.sampler.indices(micro_step)
-        rows = [self.rows[i] for i in idx]
+        first = self.curriculum_steps * self.micro_per_step
+        if micro_step < first:
+            rows = [self.first_rows[i] for i in self.first_sampler.indices(micro_step)]
+        else:
+            rows = [self.rows[i] for i in self.sampler.indices(micro_step - first)]
         rngs = [random.Random(self.seed * 7_919 + micro_step * 131 + j) for j in range(len(rows))]
         return getattr(self, f"_batch_{self.stage}")(rows, rngs)
 

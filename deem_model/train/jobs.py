@@ -50,7 +50,7 @@ class DeemJob:
         self.deepspeed_config = model.cfg.deepspeed_config
         self.extra_state = {"no_csr": no_csr, "losses": model.loss_weights}
         self.data = StageData(stage_name, data_dir, model, self.stage.batch_size, cfg.seed * 1_000 + STAGE_ORDER[stage_name],
-                              self.stage.image_first_prob)
+                              self.stage.image_first_prob, self.stage.curriculum_steps, self.stage.curriculum_match)
 
     def save(self, model: torch.nn.Module, directory: Path) -> str:
         from ..checkpoint import save_pretrained

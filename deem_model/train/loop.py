@@ -109,6 +109,8 @@ def train(job: Job, stage: StageConfig, output: Path, max_steps: int, resume: Pa
         output.mkdir(parents=True, exist_ok=True)
     log_path = output / LOG
     world, rank = acc.num_processes, acc.process_index
+    if hasattr(job.data, "micro_per_step"):
+        job.data.micro_per_step = accum * world
     times: list[float] = []
     last: dict[str, float] = {}
     sha = ""

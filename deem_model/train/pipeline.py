@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,6 @@ def _finished(out: Path, preset: str, stage: str, no_csr: bool, max_steps: int |
     return {"seconds": None, "final_losses": losses, "steps": steps, "reused": True}
 
 
-REUSE = False
 INIT_RECORD = "pipeline_init.json"  # which weights a run started from, so a retrained parent invalidates it
 
 
@@ -86,26 +86,43 @@ def _init_sha(init: Path | None) -> str | None:
     return h.hexdigest()
 
 
-def _train(preset: str, stage: str, data: Path, out: Path, work: Path, threads: int, seed: int,
-           init: Path | None = None, no_csr: bool = False, max_steps: int | None = None) -> dict[str, Any]:
-    init_sha = _init_sha(init)
-    record = out / INIT_RECORD
+@dataclass
+class StageRun:
+    """One ``deem-train`` run of the pipeline: which stage, from which weights, into which folder."""
+
+    preset: str
+    stage: str
+    data: Path
+    out: Path
+    work: Path
+    threads: int
+    seed: int
+    init: Path | None = None
+    no_csr: bool = False
+    max_steps: int | None = None
+    reuse: bool = False  # keep an earlier finished run of exactly this recipe and starting weights
+
+
+def _train(run: StageRun) -> dict[str, Any]:
+    init_sha = _init_sha(run.init)
+    record = run.out / INIT_RECORD
     same_init = record.is_file() and json.loads(record.read_text()).get("init_sha256") == init_sha
-    if REUSE and same_init and (done := _finished(out, preset, stage, no_csr, max_steps, seed)) is not None:
-        print(f"[pipeline] reuse {out.name} (finished earlier with the same recipe and starting weights)", flush=True)
-        return {out.name: done}
-    cmd = [sys.executable, "-m", "deem_model.train.cli", "--preset", preset, "--stage", stage, "--data", str(data),
-           "--output", str(out), "--seed", str(seed), "--quiet"]
-    if max_steps:
-        cmd += ["--max-steps", str(max_steps)]
-    if init is not None:
-        cmd += ["--init", str(init)]
-    if no_csr:
+    name = run.out.name
+    if run.reuse and same_init and (
+            done := _finished(run.out, run.preset, run.stage, run.no_csr, run.max_steps, run.seed)) is not None:
+        print(f"[pipeline] reuse {name} (finished earlier with the same recipe and starting weights)", flush=True)
+        return {name: done}
+    cmd = [sys.executable, "-m", "deem_model.train.cli", "--preset", run.preset, "--stage", run.stage,
+           "--data", str(run.data), "--output", str(run.out), "--seed", str(run.seed), "--quiet"]
+    if run.max_steps:
+        cmd += ["--max-steps", str(run.max_steps)]
+    if run.init is not None:
+        cmd += ["--init", str(run.init)]
+    if run.no_csr:
         cmd.append("--no-csr")
-    name = out.name
     print(f"[pipeline] start {name}", flush=True)
-    res = _run(cmd, work / f"{name}.log", threads)
-    record.write_text(json.dumps({"init": None if init is None else str(init), "init_sha256": init_sha}) + "\n")
+    res = _run(cmd, run.work / f"{name}.log", run.threads)
+    record.write_text(json.dumps({"init": None if run.init is None else str(run.init), "init_sha256": init_sha}) + "\n")
     losses = " ".join(f"{k}={v:.4f}" for k, v in res["final_losses"].items())
     print(f"[pipeline] done  {name}: {res['steps']} steps in {res['seconds']:.0f} s; {losses}", flush=True)
     return {name: res}
@@ -218,23 +235,22 @@ def _pipeline(args: argparse.Namespace) -> int:
     seed = args.seed
     results: dict[str, Any] = {}
 
-    global REUSE
-    REUSE = args.reuse
     base = work / "base"
     if not (args.reuse and (base / "model.safetensors").is_file()):
         build_base(args.preset, data, base, seed)
 
-    def branch(steps: list[tuple]) -> dict[str, Any]:
+    def branch(steps: list[StageRun]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for st in steps:
-            out.update(_train(*st))
+            out.update(_train(st))
         return out
 
-    cap = args.max_steps
-    pre_a = [(args.preset, "clip", data, work / "clip", work, threads, seed, base, False, cap),
-             (args.preset, "lm", data, work / "lm", work, threads, seed, base, False, cap)]
-    pre_b = [(args.preset, "dm", data, work / "dm", work, threads, seed, base, False, cap),
-             (args.mining_preset, "clip", data, work / "mining-vit", work, threads, seed, None, False, cap)]
+    def job(preset: str, stage: str, name: str, init: Path | None, no_csr: bool = False) -> StageRun:
+        return StageRun(preset, stage, data, work / name, work, threads, seed, init, no_csr, args.max_steps,
+                        args.reuse)
+
+    pre_a = [job(args.preset, "clip", "clip", base), job(args.preset, "lm", "lm", base)]
+    pre_b = [job(args.preset, "dm", "dm", base), job(args.mining_preset, "clip", "mining-vit", None)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for res in pool.map(branch, [pre_a, pre_b]):
             results.update(res)
@@ -246,10 +262,9 @@ def _pipeline(args: argparse.Namespace) -> int:
         prev = work / "pretrained"
         steps = []
         for stage in ("1", "2", "3"):
-            out = work / f"stage{stage}{suffix}"
-            steps.append((args.preset, stage, data, out, work, threads, seed, prev,
-                          no_csr and "csr" in cfg.stages[stage].losses, cap))
-            prev = out
+            steps.append(job(args.preset, stage, f"stage{stage}{suffix}", prev,
+                             no_csr and "csr" in cfg.stages[stage].losses))
+            prev = steps[-1].out
         return branch(steps)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

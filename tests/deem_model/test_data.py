@@ -118,3 +118,37 @@ def test_lm_stage_reads_descriptions_where_the_image_goes(make_model, world_dir)
     text = model.tokenizer.decode(seq)
     assert conv["description"].lower().rstrip(".") in text.lower()
     assert sorted(_answers(model, lab)) == sorted(str(t["answer"]).strip().lower() for t in conv["turns"])
+
+
+def test_stage2_curriculum_first_trains_single_matching_questions(make_model, world_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "world"
+    shutil.copytree(world_dir, root)
+    rows = read_jsonl(root / "train" / "instruct.jsonl", ("image", "question", "answer"))
+    with (root / "train" / "instruct.jsonl").open("a") as fh:
+        for r in rows:
+            fh.write(json.dumps({"image": r["image"], "question": "What is the background?", "answer": "grey"}) + "\n")
+    model = make_model()
+    data = StageData("2", root, model, 4, seed=0, curriculum_steps=3, curriculum_match=r"^Is there an? ")
+    data.micro_per_step = 2  # e.g. two accumulation micro-batches per optimiser step: 6 curriculum micro-batches
+    for k in range(8):
+        batch = data.batch(k)
+        per_row = [_answers(model, lab) for lab in batch["labels"].tolist()]
+        if k < 6:
+            assert all(len(a) == 1 and a[0] in ("yes", "no") for a in per_row), (k, per_row)
+        else:  # whole conversations: both questions about the image
+            assert all(sorted(a) in (sorted(["grey", "yes"]), sorted(["grey", "no"])) for a in per_row), (k, per_row)
+    # the conversation order starts at its own first batch, as without a curriculum
+    plain = StageData("2", root, model, 4, seed=0)
+    assert torch.equal(plain.batch(0)["pixel_values"], data.batch(6)["pixel_values"])
+
+
+@pytest.mark.parametrize("stage, pattern, message", [
+    ("2", "^(unclosed", "is not a regular expression"),
+    ("2", "^Nothing matches", "no question matches"),
+    ("1", "^Is there", "curriculum_steps is set for stage 1"),
+])
+def test_bad_curriculum_is_a_clear_error(make_model, world_dir, stage, pattern, message):
+    with pytest.raises(DataError, match=message):
+        StageData(stage, world_dir, make_model(), 4, seed=0, curriculum_steps=2, curriculum_match=pattern)

@@ -75,13 +75,35 @@ def test_reuse_needs_the_same_starting_weights(make_model, tmp_path, monkeypatch
         return {"seconds": 0.0, "final_losses": {"ntp": 1.0}, "steps": 20}
 
     monkeypatch.setattr(pipeline, "_run", fake_run)
-    monkeypatch.setattr(pipeline, "REUSE", True)
     init = tmp_path / "init"
     model = make_model()
     save_pretrained(model, init)
-    args = ("micro", "1", tmp_path, tmp_path / "s1", tmp_path, 1, model.cfg.seed, init)
-    pipeline._train(*args)
-    assert "reused" in pipeline._train(*args)["s1"] and len(runs) == 1  # same recipe, same start: reused
+    run = pipeline.StageRun("micro", "1", tmp_path, tmp_path / "s1", tmp_path, 1, model.cfg.seed, init, reuse=True)
+    pipeline._train(run)
+    assert "reused" in pipeline._train(run)["s1"] and len(runs) == 1  # same recipe, same start: reused
+    assert "reused" not in pipeline._train(dataclasses.replace(run, reuse=False))["s1"] and len(runs) == 2
     _perturb(model, "visual_tokenizer.encoder.")  # the parent stage was retrained
     save_pretrained(model, init)
-    assert "reused" not in pipeline._train(*args)["s1"] and len(runs) == 2
+    assert "reused" not in pipeline._train(run)["s1"] and len(runs) == 3
+
+
+def test_pipeline_smoke_run_then_reuse(world_dir, tmp_path, capsys):
+    """The whole pipeline at two steps per stage (micro preset), then again with --reuse: nothing retrains."""
+    from deem_model.checkpoint import load_pretrained
+    from deem_model.train import pipeline
+
+    argv = ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--data", str(world_dir),
+            "--preset", "micro", "--max-steps", "2", "--jobs", "1"]
+    assert pipeline.main(argv) == 0
+    summary = json.loads((tmp_path / "out" / "pipeline.json").read_text())
+    assert set(summary["stages"]) == {"clip", "dm", "lm", "mining-vit", "stage1", "stage2", "stage3",
+                                      "stage1-nocsr", "stage2-nocsr", "stage3-nocsr"}
+    assert all(s["steps"] == 2 for s in summary["stages"].values())
+    assert "csr" in summary["stages"]["stage1"]["final_losses"]
+    assert "csr" not in summary["stages"]["stage1-nocsr"]["final_losses"]
+    for name in ("deem-tiny", "deem-tiny-nocsr"):
+        load_pretrained(tmp_path / "out" / name)
+    capsys.readouterr()
+    assert pipeline.main(argv + ["--reuse"]) == 0
+    log = capsys.readouterr().out
+    assert "[pipeline] start" not in log and log.count("[pipeline] reuse") == 10
