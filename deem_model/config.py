@@ -245,8 +245,9 @@ def _tiny() -> DeemConfig:
         "2": StageConfig(data="instruct.jsonl", losses={"ntp": 1.0}, lr=5e-4, trainable=[_LLM],
                          max_steps=700, batch_size=32, curriculum_steps=400, curriculum_match=r"^Is there an? ",
                          **common),
-        "3": StageConfig(data="region.jsonl", losses={"ntp": 1.0}, lr=1e-4,
-                         trainable=[_VTOK, _LLM], groups=[ParamGroup("visual", [_VTOK], 2e-5)],
+        # the LLM alone here too: with the visual tokenizer at 2e-5, POPE-random fell from 80.4% to 72.6%
+        # over these 150 steps (LLM alone: 77.9%) for the same RefCOCOg CIDEr (4.8)
+        "3": StageConfig(data="region.jsonl", losses={"ntp": 1.0}, lr=1e-4, trainable=[_LLM],
                          max_steps=150, batch_size=32, **common),
     }
     return DeemConfig(
