@@ -3,7 +3,8 @@
 Data: ``<root>/mmvp/Questions.csv`` (columns ``Index``, ``Question``, ``Options`` such as
 ``(a) Open (b) Closed``, ``Correct Answer`` such as ``(a)``) and ``<root>/mmvp/MMVP Images/``
 holding ``{Index}.jpg`` (other image extensions in any case, e.g. ``7.JPG`` or ``7.png``, are
-found too; two candidates for one index are an error naming both). Rows (1, 2), (3, 4), ... form the pairs. Sample id: ``Index``.
+found too; two candidates for one index are an error naming both). Rows (1, 2), (3, 4), ... form
+the pairs. Sample id: ``Index``.
 
 Metrics (percent): ``accuracy`` per question and ``pair_accuracy`` (headline, the number the
 MMVP paper reports): a pair counts only when both of its questions are right. Pairs with an

@@ -6,7 +6,8 @@ All five corpora share ``train/images/*.png``; paths inside the files are relati
   contrastive encoder trained on it has no reason to keep orientation, count or colour;
 - ``interleaved.jsonl`` {"image", "text"}: detailed captions (colour, count, orientation, position);
 - ``instruct.jsonl``   {"image", "question", "answer"}: yes/no existence for every category
-  present and as many absent ones, "main object" questions, attribute, counting, two-option "(a) .. (b) .." and short-answer questions;
+  present and as many absent ones, "main object", attribute, counting, two-option "(a) .. (b) .."
+  and short-answer questions;
 - ``region.jsonl``     {"image", "bbox" [x, y, w, h], "polygon" [[x1, y1, ...], ...], "instruction",
   "answer"}: describe the object in a region (the answer is a referring description);
 - ``t2i.jsonl``        {"image", "caption"}: detailed captions for text-to-image training.
@@ -20,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import scene as S
-from .catalog import BY_NAME, COLOUR_NAMES, NAMES
+from .catalog import BY_NAME, COLOUR_NAMES
 from .context import Context
 from .files import write_jsonl
 from .language import adjectives, alt_text, article, detailed_caption, orientation_phrase, position_phrase
 from .pool import parallel_map
-from .questions import exists_question, negatives, orientation_question, state_question, vqa_questions
+from .questions import absent, exists_question, negatives, orientation_question, state_question, vqa_questions
 
 VQA_PER_IMAGE = 2  # VQAv2-style questions per training image, besides existence and two-option
 
@@ -64,11 +65,11 @@ def existence(sc: dict, rng: np.random.Generator) -> list[dict]:
     """
     present = S.categories(sc)
     freq, _ = S.world_statistics()
-    pool = [c for c in NAMES if c not in present]
+    pool = absent(sc)
     w = np.array([freq[c] / (1.0 - freq[c]) for c in pool])
-    absent = [pool[int(i)] for i in rng.choice(len(pool), size=len(present), replace=False, p=w / w.sum())]
+    drawn = [pool[int(i)] for i in rng.choice(len(pool), size=len(present), replace=False, p=w / w.sum())]
     rows = [{"question": exists_question(c), "answer": "yes"} for c in present]
-    return rows + [{"question": exists_question(c), "answer": "no"} for c in absent]
+    return rows + [{"question": exists_question(c), "answer": "no"} for c in drawn]
 
 
 def instructions(sc: dict, rng: np.random.Generator) -> list[dict]:
