@@ -111,7 +111,12 @@ TASKS: Registry = Registry("task", "deem_eval.tasks", builtin=("deem_eval.tasks"
 MODELS: Registry = Registry(
     "model",
     "deem_eval.models",
-    lazy={"deem": "deem_eval.models.deem", "hf-vlm": "deem_eval.models.hf_vlm"},
+    lazy={
+        "deem": "deem_eval.models.deem",
+        "hf-vlm": "deem_eval.models.hf_vlm",
+        "openai": "deem_eval.models.openai_api",
+        "openai-compatible": "deem_eval.models.openai_api",
+    },
 )
 
 

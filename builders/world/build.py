@@ -29,6 +29,30 @@ PARTS: tuple[tuple[str, Callable[[Context], dict]], ...] = (
 )
 
 
+def all_parts() -> list[tuple[str, Callable[[Context], dict]]]:
+    """The parts above, then every layout module's ``WORLD_PARTS`` (in module-name order).
+
+    A new benchmark's world analogue is one module in ``layouts/`` with
+    ``WORLD_PARTS = (("name", build_fn),)``; each part draws from its own named random streams,
+    so adding one never changes the bytes of another.
+    """
+    import importlib
+    import pkgutil
+
+    from . import layouts
+
+    parts = list(PARTS)
+    known = {name for name, _ in parts}
+    for info in sorted(pkgutil.iter_modules(layouts.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{layouts.__name__}.{info.name}")
+        for name, fn in getattr(module, "WORLD_PARTS", ()):
+            if name in known:
+                raise ValueError(f"world part {name!r} is defined twice")
+            known.add(name)
+            parts.append((name, fn))
+    return parts
+
+
 def _render_one(args: tuple[str, str, dict]) -> None:
     out, rel, sc = args
     save_image(render(sc), Path(out) / rel)
@@ -51,7 +75,7 @@ def build_world(out: Path, size: str = "full", seed: int = 0, progress: bool = T
     ctx = Context(out, int(seed), size)
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
-    for name, fn in PARTS:
+    for name, fn in all_parts():
         counts.update(fn(ctx))
         if progress:
             print(f"  {name}: layout written", file=sys.stderr, flush=True)
