@@ -19,6 +19,7 @@ class Outcome:
     prompt: str
     prediction: str | None
     error: str | None = None
+    option_scores: dict[str, float] | None = None  # logits scoring: each option's log-likelihood
 
 
 @dataclass
@@ -67,6 +68,8 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
             "score": None,
             "error": o.error,
         }
+        if o.option_scores is not None:
+            rec["option_scores"] = o.option_scores
         if o.error is None:
             rec.update(task.score(o.sample, o.prediction or ""))
             rec["_sample"] = o.sample
@@ -90,5 +93,8 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
 
 
 def sample_line(rec: dict[str, Any]) -> dict[str, Any]:
-    """The public samples_<task>.jsonl schema: exactly SAMPLE_KEYS."""
-    return {k: rec.get(k) for k in SAMPLE_KEYS}
+    """The public samples_<task>.jsonl schema: SAMPLE_KEYS, plus ``option_scores`` under logits scoring."""
+    line = {k: rec.get(k) for k in SAMPLE_KEYS}
+    if rec.get("option_scores") is not None:
+        line["option_scores"] = rec["option_scores"]
+    return line

@@ -207,9 +207,12 @@ class TaskRunner:
         fresh: dict[str, Any] = {}
         needed: dict[str, tuple[Any, Any]] = {}
         for (i, sample), k in zip(batch, keys, strict=True):
-            if k in cached:
+            hit = cached.get(k)
+            if hit is not None and (self.mode != "options" or hit.get("error") or "option_scores" in hit):
                 self.stats.n_cached += 1
-                out[i] = Outcome(sample, self.task.prompt(sample), cached[k]["prediction"], cached[k].get("error"))
+                out[i] = Outcome(
+                    sample, self.task.prompt(sample), hit["prediction"], hit.get("error"), hit.get("option_scores")
+                )
                 continue
             req = self.task.request(sample)
             if self.mode != "image" and sample.image is not None:
@@ -239,19 +242,23 @@ class TaskRunner:
         if todo:
             reqs = [t[2] for t in todo]
             preds = self._predict(reqs, [t[1] for t in todo])
-            for (i, sample, req, k), pred in zip(todo, preds, strict=True):
-                out[i] = Outcome(sample, req.prompt, pred)
-                fresh[k] = {"prediction": pred, "error": None}
+            for (i, sample, req, k), (pred, opt) in zip(todo, preds, strict=True):
+                out[i] = Outcome(sample, req.prompt, pred, None, opt)
+                fresh[k] = {"prediction": pred, "error": None} | ({"option_scores": opt} if opt is not None else {})
             self.stats.n_computed += len(todo)
         self.cache.put_many(fresh)
         return sorted(out.items(), key=lambda kv: kv[0])
 
-    def _predict(self, reqs: list[Request], samples: list[Sample]) -> list[str]:
+    def _predict(self, reqs: list[Request], samples: list[Sample]) -> list[tuple[str, dict[str, float] | None]]:
+        """(prediction, each option's score or None) per request."""
         if self.mode == "options":
             scores = self.timer.call(self.model.score_options, reqs)
-            return [r.options[max(range(len(sc)), key=sc.__getitem__)] for r, sc in zip(reqs, scores, strict=True)]
+            return [
+                (r.options[max(range(len(sc)), key=sc.__getitem__)], dict(zip(r.options, map(float, sc), strict=True)))
+                for r, sc in zip(reqs, scores, strict=True)
+            ]
         if self.mode == "generate":
-            return list(self.timer.call(self.model.generate, reqs))
+            return [(p, None) for p in self.timer.call(self.model.generate, reqs)]
         images = self.timer.call(self.model.generate_images, [s.question for s in samples], self.s.seed)
         assert self.s.image_dir is not None, "image tasks need an image_dir"
         self.s.image_dir.mkdir(parents=True, exist_ok=True)
@@ -260,7 +267,7 @@ class TaskRunner:
             name = hashlib.sha1(s.id.encode()).hexdigest()[:16] + ".png"
             im.save(self.s.image_dir / name)
             names.append(str(self.s.image_dir / name))
-        return names
+        return [(n, None) for n in names]
 
     def _finish(self, pending, results: list, progress: Callable[[int], None] | None) -> None:
         batch, ahead = pending
@@ -296,15 +303,15 @@ def evaluate_task(
     """Run one task on this rank, gather on rank 0 and score there (other ranks get None)."""
     runner = TaskRunner(task, model, settings, cache, dist)
     local = runner.run(progress)
-    payload = [(i, o.sample.id, o.prediction, o.error) for i, o in local]
+    payload = [(i, o.sample.id, o.prediction, o.error, o.option_scores) for i, o in local]
     stats = [runner.stats]
     gathered = dist.gather(payload)
     all_stats = dist.gather(stats)
     if not dist.is_main:
         return None, runner.stats
-    seen: dict[int, tuple[str, str | None, str | None]] = {}
-    for i, sid, pred, err in gathered:
-        seen.setdefault(i, (sid, pred, err))  # a sample appears once per rank at most; keep one
+    seen: dict[int, tuple[str, str | None, str | None, dict[str, float] | None]] = {}
+    for i, sid, pred, err, opt in gathered:
+        seen.setdefault(i, (sid, pred, err, opt))  # a sample appears once per rank at most; keep one
     by_index = dict(local) if dist.world_size == 1 else None
     outcomes: list[Outcome] = []
     if by_index is not None:
@@ -315,9 +322,9 @@ def evaluate_task(
         if settings.limit is not None:
             stream = itertools.islice(stream, settings.limit)
         for i, sample in stream:
-            sid, pred, err = seen[i]
+            sid, pred, err, opt = seen[i]
             assert sid == sample.id, f"sample order differs across ranks at {i}: {sid} != {sample.id}"
-            outcomes.append(Outcome(sample, task.prompt(sample), pred, err))
+            outcomes.append(Outcome(sample, task.prompt(sample), pred, err, opt))
     if not outcomes:
         raise UserError(f"task {task.name}: no samples found under {task.data_dir}")
     merged = TaskStats(
