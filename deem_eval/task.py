@@ -33,6 +33,8 @@ class Task:
     source: ClassVar[str] = ""  # one line: where the public data comes from
     metrics: ClassVar[tuple[str, ...]] = ()
     headline: ClassVar[str] = "accuracy"  # the metric shown on the leaderboard
+    chance: ClassVar[float | None] = None  # the headline's value for a random guesser, where defined
+    chance_metrics: ClassVar[Mapping[str, float]] = {}  # chance levels of other metrics (e.g. per question)
     output_type: ClassVar[OutputType] = "generate"
     prompt_template: ClassVar[str] = "{image}{question}"
     answer_prefix: ClassVar[str] = ""
@@ -55,6 +57,20 @@ class Task:
     def samples(self) -> Iterator[Sample]:
         """Stream samples in a fixed order; raise DataError for malformed input."""
         raise NotImplementedError
+
+    def count(self) -> int:
+        """How many samples ``samples()`` yields, for progress totals and ETAs.
+
+        Cheap by default: a Sample holds a lazy ImageRef, so counting the stream decodes no image.
+        Tasks whose stream costs more than reading their index may override it.
+        """
+        return sum(1 for _ in self.samples())
+
+    def chance_for(self, metric: str) -> float | None:
+        """Chance level of ``metric`` (the headline's is ``chance``), or None when undefined."""
+        if metric in self.chance_metrics:
+            return self.chance_metrics[metric]
+        return self.chance if metric == self.headline else None
 
     def data_fingerprint(self) -> str:
         """Hash of the expected files' names, sizes and mtimes (cheap, changes when data changes)."""

@@ -54,6 +54,8 @@ class MMVP(Task):
     source = "MMVP/MMVP on the Hugging Face Hub (Questions.csv and 'MMVP Images/')"
     metrics = ("accuracy", "pair_accuracy")
     headline = "pair_accuracy"
+    chance = 25.0  # two independent guesses between two options, both right
+    chance_metrics = {"accuracy": 50.0}
     output_type = "options"
     prompt_template = (
         "{image}{question}\n{options}\nAnswer with the option's letter from the given choices directly."

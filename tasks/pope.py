@@ -54,6 +54,7 @@ class YesNoTask(Task):
     max_new_tokens = 16
     metrics = METRIC_NAMES
     headline = "accuracy"
+    chance = 50.0  # a coin flip; POPE and RobustVQA ask as many yes as no questions
 
     def score(self, sample: Sample, prediction: str) -> dict[str, Any]:
         parsed = parse_yes_no(prediction)
