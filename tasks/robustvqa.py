@@ -99,3 +99,19 @@ class RobustVQAV(RobustVQATask):
 
     name = "rvqa_v"
     split_key = "imagenet_v2"
+
+
+@register_task("rvqa_photo")
+class RobustVQAPhoto(RobustVQATask):
+    """World-only diagnostic: the RobustVQA questions on fresh photo-domain (unshifted) images.
+
+    ``<root>/rvqa_photo/robustvqa_test.json`` is the same builder's output on the world's
+    ``imagenet/photo`` tree, which has the ImageNet-V2 layout, so its items sit under the
+    ``imagenet_v2`` key. Not in the ``robustvqa`` group: it is the in-domain reference that
+    RVQA-A/-R/-V are read against (robustness = the drop from this split to a shifted one).
+    """
+
+    name = "rvqa_photo"
+    folder = "rvqa_photo"
+    split_key = "imagenet_v2"
+    source = "built-in world only: `deem-eval` builds it from the world's imagenet/photo tree"

@@ -129,3 +129,21 @@ def test_malformed_json_names_line(tmp_path):
     with pytest.raises(DataError) as err:
         list(task("rvqa_a", tmp_path).samples())
     assert err.value.line == 3
+
+
+def test_rvqa_photo_is_a_diagnostic_outside_the_group(tmp_path):
+    assert "rvqa_photo" in TASKS.names()
+    assert "rvqa_photo" not in TASKS.groups()["robustvqa"]
+    (tmp_path / "rvqa_photo").mkdir()
+    doc = {"imagenet_v2": [{"file_name": "imagenet_v2/3/0000.jpg", "gt_caption": "a cup",
+                            "error_caption": "a bowl"}]}
+    (tmp_path / "rvqa_photo/robustvqa_test.json").write_text(json.dumps(doc))
+    samples = list(task("rvqa_photo", tmp_path).samples())
+    assert [(s.id, s.target, s.question) for s in samples] == [
+        ("imagenet_v2/3/0000.jpg|yes", "yes", "Is a cup the main object in this image?"),
+        ("imagenet_v2/3/0000.jpg|no", "no", "Is a bowl the main object in this image?"),
+    ]
+    assert samples[0].image.path == (tmp_path / "rvqa_photo/imagenet_v2/3/0000.jpg").resolve()
+    # the same prompt as the group's tasks, so the two are read against each other
+    assert task("rvqa_photo", tmp_path).prompt(samples[0]) == task("rvqa_v").prompt(
+        next(iter(task("rvqa_v").samples()))).replace("a goldfish", "a cup")
