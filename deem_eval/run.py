@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from .cache import ResponseCache
 from .errors import UserError
 from .evaluation import TaskResult
+from .progress import TaskProgress, share_of
 from .registry import MODELS, TASKS
 from .results import git_commit, now_iso, package_versions, write_results, write_samples
 from .runner import Distributed, RunSettings, TaskStats, evaluate_task
@@ -97,7 +97,7 @@ def run(
     stats: dict[str, dict[str, Any]] = {}
     try:
         for task in tasks:
-            progress = _progress(task.name, show_progress and dist.is_main)
+            progress = _progress(task, settings, dist, show_progress and dist.is_main)
             with progress as advance:
                 res, st = evaluate_task(task, model, settings, cache, dist, progress=advance)
             if res is not None:
@@ -135,51 +135,15 @@ def _stats_entry(st: TaskStats) -> dict[str, Any]:
         "n_cached": st.n_cached,
         "n_computed": st.n_computed,
         "timing": {"wall_s": round(st.wall_s, 3), "model_s": round(st.model_s, 3), "outside_share": round(outside, 4)},
+        **st.extra,
     }
 
 
-class _progress:
-    """A rich progress bar with samples/s, or nothing when quiet."""
+def _progress(task: Task, settings: RunSettings, dist: Distributed, enabled: bool) -> TaskProgress:
+    """One progress line per task with done/total, samples/s and ETA (nothing when quiet).
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled = label, enabled
-        self._p = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._p = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} samples/s"),
-            TimeElapsedColumn(),
-            console=_stderr_console(),
-            transient=False,
-        )
-        self._p.start()
-        tid = self._p.add_task(self.label, total=None, rate="-")
-        import time
-
-        t0 = time.perf_counter()
-        done = [0]
-
-        def advance(n: int) -> None:
-            done[0] += n
-            rate = done[0] / max(time.perf_counter() - t0, 1e-9)
-            self._p.update(tid, advance=n, rate=f"{rate:.1f}")
-
-        return advance
-
-    def __exit__(self, *exc):
-        if self._p is not None:
-            self._p.stop()
-        return False
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(file=sys.stderr)
+    The total is counted before the run (``Task.count()``, no image decoded) and cut at
+    ``--limit``; in a distributed run rank 0 shows its own share.
+    """
+    total = share_of(task.count(), settings.limit, dist.world_size) if enabled else None
+    return TaskProgress(task.name, total, enabled=enabled)
