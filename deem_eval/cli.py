@@ -58,6 +58,9 @@ def tasks_cmd(
     from .registry import TASKS
 
     names = TASKS.names(pattern)
+    for g, members in TASKS.groups().items():  # a group named by the pattern lists its tasks
+        if _match(pattern, g):
+            names += [n for n in members if n not in names]
     groups = {g: m for g, m in TASKS.groups().items() if any(n in names for n in m) or _match(pattern, g)}
     if not names and not groups:
         raise UserError(f"no task matches {pattern!r}; known: {', '.join(TASKS.names())}")
@@ -65,7 +68,10 @@ def tasks_cmd(
     table = Table(title=f"tasks (data root: {root or 'not set'})", show_lines=True)
     for col in ("task", "group", "metrics", "data", "expects"):
         table.add_column(col, overflow="fold")
-    member_of = {n: g for g, ms in TASKS.groups().items() for n in ms}
+    member_of: dict[str, list[str]] = {}
+    for g, ms in TASKS.groups().items():
+        for n in ms:
+            member_of.setdefault(n, []).append(g)
     for name in names:
         cls = TASKS.get(name)
         if root is not None:
@@ -77,11 +83,18 @@ def tasks_cmd(
         expects = "\n".join(f"{cls.folder}/{e}" for e in cls.expected)
         if cls.source:
             expects += f"\n[dim]{cls.source}[/]"
-        table.add_row(name, member_of.get(name, ""), ", ".join(cls.metrics), status, expects)
+        table.add_row(name, ", ".join(member_of.get(name, [])), ", ".join(cls.metrics), status, expects)
     console = Console(soft_wrap=False)
     console.print(table)
-    if groups:
-        console.print("groups: " + "; ".join(f"{g} = {', '.join(m)}" for g, m in groups.items()))
+    for g, members in groups.items():
+        declared = TASKS.group_members(g)
+        absent = [m for m in declared if m not in members and m not in TASKS.groups()]
+        line = f"group {g} = {', '.join(declared)}"
+        if [m for m in declared if m in TASKS.groups()]:
+            line += f" (tasks: {', '.join(members)})"
+        if absent:
+            line += f"; not registered: {', '.join(absent)}"
+        console.print(line, markup=False, highlight=False)
 
 
 def _match(pattern: str, name: str) -> bool:

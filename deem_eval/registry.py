@@ -67,9 +67,34 @@ class Registry(Generic[T]):
         self._load()
         return sorted(n for n in {**self._lazy, **self._items} if fnmatch.fnmatchcase(n, pattern))
 
-    def groups(self) -> dict[str, list[str]]:
+    def register_group(self, name: str, members: Iterable[str]) -> None:
+        """Declare ``name`` as a group of tasks and/or other groups (members may register later)."""
+        if name in self._items:
+            raise ValueError(f"{self.kind} group {name!r} has the name of a {self.kind}")
+        declared = self._groups.setdefault(name, [])
+        declared.extend(m for m in members if m not in declared)
+
+    def group_members(self, name: str) -> list[str]:
+        """The members of group ``name`` as declared (task and group names, registered or not)."""
         self._load()
-        return {g: list(m) for g, m in sorted(self._groups.items())}
+        return list(self._groups.get(name, ()))
+
+    def _flatten(self, name: str, trail: tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        for member in self._groups.get(name, ()):
+            if member in self._groups and member not in trail:
+                names = self._flatten(member, (*trail, member))
+            elif member in self._items or member in self._lazy:
+                names = [member]
+            else:  # not registered (yet): a group lists the members that exist
+                names = []
+            out.extend(n for n in names if n not in out)
+        return out
+
+    def groups(self) -> dict[str, list[str]]:
+        """Every group with its registered member names, nested groups expanded in order."""
+        self._load()
+        return {g: self._flatten(g, (g,)) for g in sorted(self._groups)}
 
     def get(self, name: str) -> T:
         self._load()
@@ -91,7 +116,10 @@ class Registry(Generic[T]):
             if not part:
                 continue
             if part in self._groups:
-                names = self._groups[part]
+                names = self._flatten(part, (part,))
+                if not names:
+                    raise UserError(f"{self.kind} group {part!r} has no registered members "
+                                    f"(declared: {', '.join(self._groups[part])})")
             elif part in self._items or part in self._lazy:
                 names = [part]
             elif any(c in part for c in "*?["):
@@ -123,6 +151,12 @@ MODELS: Registry = Registry(
 def register_task(name: str, *, group: str | None = None):
     """Class decorator: make a Task subclass available as ``name`` (and a member of ``group``)."""
     return TASKS.register(name, group=group)
+
+
+def register_group(name: str, members: Iterable[str]) -> None:
+    """Declare a task group whose members are tasks or other groups, expanded recursively in
+    order without repeats; members that are not registered are skipped until they are."""
+    TASKS.register_group(name, members)
 
 
 def register_model(name: str):
