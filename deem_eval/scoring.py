@@ -15,6 +15,7 @@ from .task import build_config
 class Prediction(NamedTuple):
     text: str | None
     error: str | None = None
+    option_scores: dict[str, float] | None = None  # a logits run's per-option scores, when the file has them
 
 
 PREDICTION_LINE = '{"id": string or integer, "prediction": string, number or null}'
@@ -37,8 +38,21 @@ def read_predictions(path: Path) -> dict[str, Prediction]:
         error = obj.get("error")
         if error is not None and not isinstance(error, str):
             raise DataError(path, f"'error' is {type(error).__name__}", line=lineno, expected="a string or null")
-        preds[sid] = Prediction(None if pred is None else str(pred), error)
+        preds[sid] = Prediction(None if pred is None else str(pred), error, _option_scores(obj, path, lineno))
     return preds
+
+
+def _option_scores(obj: dict, path: Path, lineno: int) -> dict[str, float] | None:
+    """The optional ``option_scores`` object of a samples line (option text -> score), checked."""
+    scores = obj.get("option_scores")
+    if scores is None:
+        return None
+    if not isinstance(scores, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values()
+    ):
+        raise DataError(path, "'option_scores' is not an object of numbers", line=lineno,
+                        expected='{"option text": score, ...}')
+    return {str(k): float(v) for k, v in scores.items()}
 
 
 def score_file(
@@ -63,7 +77,7 @@ def score_file(
             continue
         pred = preds[sample.id]
         text = pred.text if pred.error is not None else pred.text or ""
-        outcomes.append(Outcome(sample, task.prompt(sample), text, pred.error))
+        outcomes.append(Outcome(sample, task.prompt(sample), text, pred.error, pred.option_scores))
     unknown = sorted(set(preds) - seen)
     result = finalize(task, outcomes, seed=seed)
     result.extra["n_missing"] = len(missing)
