@@ -28,18 +28,27 @@ def safe_div(num: Any, den: Any) -> Any:
     return out if out.ndim else float(out)
 
 
+def unit_matrix(
+    task: Task, records: list[dict[str, Any]], units: list[list[int]], keys: list[str] | None = None
+) -> tuple[list[str], np.ndarray]:
+    """(stat keys, units x keys array of each unit's summed statistics); the bootstrap resamples rows."""
+    per_record = [task.stats(r) for r in records]
+    if keys is None:
+        keys = sorted({k for s in per_record for k in s})
+    out = np.zeros((len(units), len(keys)))
+    for u, idx in enumerate(units):
+        for i in idx:
+            for j, k in enumerate(keys):
+                out[u, j] += per_record[i].get(k, 0.0)
+    return keys, out
+
+
 def bootstrap_ci(task: Task, records: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0) -> dict[str, list[float]]:
     """Resample units with replacement ``n_boot`` times and take the 2.5/97.5 percentiles."""
     units = task.bootstrap_units(records)
     if not units:
         return {}
-    per_record = [task.stats(r) for r in records]
-    keys = sorted({k for s in per_record for k in s})
-    unit_stats = np.zeros((len(units), len(keys)))
-    for u, idx in enumerate(units):
-        for i in idx:
-            for j, k in enumerate(keys):
-                unit_stats[u, j] += per_record[i].get(k, 0.0)
+    keys, unit_stats = unit_matrix(task, records, units)
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(len(units), np.full(len(units), 1.0 / len(units)), size=n_boot)
     totals = counts @ unit_stats  # (n_boot, n_keys)
