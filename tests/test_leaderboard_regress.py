@@ -78,3 +78,48 @@ def test_regress_fid_lower_is_better(tmp_path):
 
     assert is_drop(Delta("fid_coco", "fd_pixels64", 10.0, 11.0), 0.0)
     assert not is_drop(Delta("fid_coco", "fd_pixels64", 10.0, 9.0), 0.0)
+
+
+def _entry(metric: str, value: float) -> dict:
+    return {"n": 10, "n_errors": 0, "headline": metric, "metrics": {metric: value}, "ci95": {}}
+
+
+def test_leaderboard_groups_in_paper_order_and_group_averages(tmp_path):
+    from deem_eval.leaderboard import collect, table
+
+    runs = tmp_path / "runs"
+    vals = {"pope_random": 80.0, "pope_popular": 70.0, "pope_adversarial": 60.0, "mmvp": 20.0}
+    extra = {
+        "zeta_task": _entry("accuracy", 1.0), "alpha_task": _entry("accuracy", 2.0),
+        "mmstar": _entry("accuracy", 3.0), "gqa": _entry("accuracy", 4.0), "coco_caption": _entry("CIDEr", 5.0),
+        "hallusionbench": _entry("question_accuracy", 40.0), "amber_disc": _entry("accuracy", 85.0),
+        "chair": _entry("chair_s", 30.0), "mme": _entry("total", 1400.0),
+        "cvbench": _entry("accuracy", 60.0), "naturalbench": _entry("g_acc", 10.0),
+    }
+    _results(runs / "m" / "r", "deem:a", "2026-01-01T00:00:00Z", vals, extra)
+    _results(runs / "n" / "r", "deem:b", "2026-01-01T00:00:00Z", vals, {"mme": _entry("total", 2800.0)})
+    df = table(collect(runs))
+    values = [c for c in df.columns if "_ci95_" not in c]
+    assert values == [
+        "model", *TABLE1, "avg", "coco_caption", "gqa", "mmstar",
+        "hallusionbench", "amber_disc", "chair", "mme", "hallucination_avg",
+        "cvbench", "naturalbench", "perception_avg", "alpha_task", "zeta_task",
+    ]
+    row = df.set_index("model").loc["deem:a"]
+    # POPE = (80 + 70 + 60) / 3 = 70; CHAIR_s 30 -> 100 - 30 = 70; MME 1400 of 2800 -> 50;
+    # hallucination_avg = (70 + 40 + 85 + 70 + 50) / 5 = 315 / 5 = 63.
+    assert row["hallucination_avg"] == 63.0
+    # perception_avg = (mmvp 20 + cvbench 60 + naturalbench 10) / 3 = 30.
+    assert row["perception_avg"] == 30.0
+    other = df.set_index("model").loc["deem:b"]  # hallucination members missing -> empty
+    assert other["hallucination_avg"] != other["hallucination_avg"] and other["perception_avg"] != other["perception_avg"]
+
+
+def test_chance_levels_come_from_the_task_classes():
+    from deem_eval.leaderboard import chance, headline
+    from deem_eval.registry import TASKS
+
+    assert chance("pope_random") == 50.0 and chance("rvqa_v") == 50.0
+    assert chance("mmvp") == 25.0 and headline("mmvp") == "pair_accuracy"
+    assert TASKS.get("mmvp")(Path(".")).chance_for("accuracy") == 50.0
+    assert chance("not_a_task") is None
