@@ -195,7 +195,7 @@ def test_missing_data_and_listing(tmp_path):
     with pytest.raises(DataError, match="test_2d.jsonl") as err:
         list(t.samples())
     assert "parquet" in str(err.value)
-    res = CliRunner().invoke(app, ["tasks", "cvbench", "--data-root", str(FIXTURES)])
+    res = CliRunner().invoke(app, ["tasks", "cvbench", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
     flat = " ".join(res.output.split())
     assert res.exit_code == 0 and "found" in flat
     for fragment in ("cvbench/test_2d.jsonl", "cvbench/img", "nyu-visionx/CV-Bench", "overall"):
