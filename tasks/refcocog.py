@@ -1,10 +1,12 @@
 """``refcocog``: region captioning on RefCOCOg (UMD split), scored with the COCO caption metrics.
 
-Each ref names one COCO annotation; the model describes that object and its caption is
+:class:`ReferTask` reads any dataset of the refer toolkit (``refs(<split_by>).p`` + COCO
+``instances.json``); ``refcocog`` and ``tasks/refcoco.py``'s ``refcoco`` / ``refcoco_plus``
+differ only in folder, pickle name and splits. Each ref names one COCO annotation; the model describes that object and its caption is
 scored against the ref's ``sent`` strings. The region travels on ``Sample.region`` (the
 annotation's box and polygons): adapters with mask support receive it as a binary mask
 (``Request.mask``); for the others the runner calls :meth:`RefCocogTask.render_region` to
-draw the box on the image. ``refs(umd).p`` is untrusted and is read with the restricted
+draw the box on the image. The refs pickle is untrusted and is read with the restricted
 unpickler of :mod:`deem_eval.safe_pickle`.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
@@ -27,11 +29,10 @@ from deem_eval.task import TaskConfig
 from .captions import CaptionTask, reference_sentences
 
 REFS_LAYOUT = (
-    "refcocog/refs(umd).p = a pickled list of refs {ref_id, ann_id, image_id, category_id, split, "
-    "sentences: [{raw, sent, ...}]}"
+    "a pickled list of refs {ref_id, ann_id, image_id, category_id, split, sentences: [{raw, sent, ...}]}"
 )
 INSTANCES_LAYOUT = (
-    'refcocog/instances.json in COCO format: {"images": [{id, file_name, ...}], '
+    'instances.json in COCO format: {"images": [{id, file_name, ...}], '
     '"annotations": [{id, image_id, bbox: [x, y, w, h], segmentation: [[x1, y1, ...]], ...}]}'
 )
 BOX_COLOUR = (255, 0, 0)
@@ -49,23 +50,15 @@ def _int(obj: dict[str, Any], key: str, path: Path, where: str, expected: str) -
     return value
 
 
-@register_task("refcocog")
-class RefCocogTask(CaptionTask):
-    """RefCOCOg val: describe the referred object; BLEU, METEOR, ROUGE_L, CIDEr-D against ``sent``."""
+class ReferTask(CaptionTask):
+    """A refer-toolkit dataset: describe the referred object; BLEU, METEOR, ROUGE_L, CIDEr-D against ``sent``."""
 
-    name = "refcocog"
-    folder = "refcocog"
-    expected = ("refs(umd).p", "instances.json", "images")
-    source = (
-        "refcocog.zip from the refer toolkit (github.com/lichengunc/refer): refs(umd).p and "
-        "instances.json; COCO train2014 images under images/ (cocodataset.org)"
-    )
+    refs_file: ClassVar[str] = ""  # refs(umd).p, refs(unc).p, ...
     prompt_template = "{image}Describe the object in the marked region."
-    Config = RefCocogConfig
 
     def samples(self) -> Iterator[Sample]:
         require_java()
-        refs_path = self.data_dir / "refs(umd).p"
+        refs_path = self.data_dir / self.refs_file
         inst_path = self.data_dir / "instances.json"
         refs = load_plain(refs_path)
         if not isinstance(refs, list):
@@ -102,7 +95,7 @@ class RefCocogTask(CaptionTask):
             yield Sample(
                 id=sid,
                 target=reference_sentences(ref, "sent", refs_path, where),
-                image=ImageRef(key=f"refcocog/{file_name}", path=inside(image_root, file_name, "image", inst_path)),
+                image=ImageRef(key=f"{self.folder}/{file_name}", path=inside(image_root, file_name, "image", inst_path)),
                 region=self._region(ann, inst_path),
                 meta={"ann_id": ann_id, "image_id": image_id, "category_id": ref.get("category_id")},
             )
@@ -159,3 +152,18 @@ class RefCocogTask(CaptionTask):
         right, bottom = min(x + w, out.width - 1), min(y + h, out.height - 1)
         ImageDraw.Draw(out).rectangle([x, y, max(x, right), max(y, bottom)], outline=BOX_COLOUR, width=width)
         return out
+
+
+@register_task("refcocog")
+class RefCocogTask(ReferTask):
+    """RefCOCOg val (UMD split)."""
+
+    name = "refcocog"
+    folder = "refcocog"
+    refs_file = "refs(umd).p"
+    expected = (refs_file, "instances.json", "images")
+    source = (
+        "refcocog.zip from the refer toolkit (github.com/lichengunc/refer): refs(umd).p and "
+        "instances.json; COCO train2014 images under images/ (cocodataset.org)"
+    )
+    Config = RefCocogConfig
