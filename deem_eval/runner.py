@@ -277,6 +277,7 @@ class TaskRunner:
 
     def run(self, progress: Callable[[int], None] | None = None) -> list[tuple[int, Outcome]]:
         t0 = time.perf_counter()
+        self.model.begin_task()
         results: list[tuple[int, Outcome]] = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
@@ -289,6 +290,7 @@ class TaskRunner:
                 self._finish(pending, results, progress)
         self.stats.wall_s = time.perf_counter() - t0
         self.stats.model_s = self.timer.model_s
+        self.stats.extra.update(self.model.prefill_stats() or {})
         return results
 
 
@@ -333,6 +335,7 @@ def evaluate_task(
         n_computed=sum(s.n_computed for s in all_stats),
         wall_s=max(s.wall_s for s in all_stats),
         model_s=max(s.model_s for s in all_stats),
+        extra={k: sum(s.extra[k] for s in all_stats) for k in all_stats[0].extra},
     )
     result = finalize(task, outcomes, n_boot=settings.n_boot, seed=settings.seed)
     return result, merged

@@ -66,6 +66,15 @@ class ModelAdapter:
     def encode_images(self, images: Sequence[Any], masks: Sequence[Any] | None = None) -> list[Any]:
         raise NotImplementedError
 
+    # ---- prefill accounting (adapters that share prefixes) ---------------------------
+    def begin_task(self) -> None:
+        """Called by the runner before each task: reset per-task counters."""
+
+    def prefill_stats(self) -> dict[str, int] | None:
+        """``n_prefill_tokens`` (tokens pushed through the LLM) and ``n_prefill_floor`` (each
+        unique prefix once plus every suffix) for the task so far, where the adapter counts them."""
+        return None
+
     def generate(self, requests: Sequence[Request]) -> list[str]:
         raise UserError(f"model {self.name!r} cannot generate text")
 
