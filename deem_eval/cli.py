@@ -286,14 +286,50 @@ def build_robustvqa_cmd(
 def leaderboard_cmd(
     runs: Annotated[Path, typer.Option(help="Folder holding run outputs")] = Path("runs"),
     out: Annotated[Path, typer.Option(help="CSV path; the PNG goes beside it")] = Path("results/leaderboard.csv"),
+    compare: Annotated[str | None, typer.Option(
+        help="A,B: paired significance per task of B − A (model names as on the leaderboard, or run folders); "
+        "writes no files")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="--compare: the tasks' data (default: the runs' own)")] = None,
+    n_boot: Annotated[int, typer.Option(min=1, help="--compare: bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="--compare: bootstrap seed")] = 0,
 ) -> None:
-    """Collect the latest run per model/checkpoint into a CSV and a chart."""
+    """Collect the latest run per model/checkpoint into a CSV and a chart, or compare two of them."""
+    if compare is not None:
+        from .paired import compare_sides
+        from .report import print_paired
+        from .runs import resolve_side
+
+        names = [x.strip() for x in compare.split(",")]
+        if len(names) != 2 or not all(names):
+            raise UserError(f"--compare takes two names separated by a comma (A,B), not {compare!r}")
+        a, b = (resolve_side(n, runs) for n in names)
+        results = compare_sides(a.runs, b.runs, data_root=data_root, n_boot=n_boot, seed=seed)
+        if not results:
+            raise UserError(f"{a.name} and {b.name} share no task")
+        print_paired(results, a.name, b.name)
+        return
     from .leaderboard import write
     from .report import print_leaderboard
 
     df = write(runs, out)
     print_leaderboard(df)
     typer.echo(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+@app.command("report")
+@user_errors
+def report_cmd(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders (each holding results.json)")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write")] = Path("report.html"),
+    data_root: Annotated[Path | None, typer.Option(help="The tasks' data for the paired tests (default: the runs' own)")] = None,
+    n_boot: Annotated[int, typer.Option(min=1, help="Bootstrap resamples of the paired tests")] = 1000,
+    thumbnails: Annotated[bool, typer.Option(help="Embed image thumbnails in the sample browser")] = True,
+) -> None:
+    """Write one self-contained HTML report: metrics, plots, a sample browser, two-run differences."""
+    from .html_report import write_report
+
+    write_report(run_dirs, out, data_root=data_root, n_boot=n_boot, thumbnails=thumbnails)
+    typer.echo(f"wrote {out}")
 
 
 @app.command("regress")
