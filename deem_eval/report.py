@@ -71,3 +71,35 @@ def print_deltas(deltas, tolerance: float) -> None:
         flag = "[red]DROP[/]" if is_drop(d, tolerance) else ""
         table.add_row(d.task, d.metric, f"{d.baseline:.4f}", f"{d.current:.4f}", f"{d.delta:+.4f}", flag)
     Console().print(table)
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def print_paired(results, name_a: str, name_b: str) -> None:
+    """Paired comparison per task: both values, B − A with its 95% CI, bootstrap and McNemar p."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"paired comparison: B = {name_b} minus A = {name_a} (same samples)")
+    for col in ("task", "metric", "n", "A", "B", "B − A [95% CI]", "p (bootstrap)", "McNemar p (A/B only)"):
+        table.add_column(col, justify="right" if col not in ("task", "metric") else "left")
+    notes = []
+    for r in results:
+        if r.diff is None:
+            table.add_row(r.task, r.metric, str(r.n), "-", "-", "-", "-", "-")
+        else:
+            mc = f"{_p(r.mcnemar.p_value)} ({r.mcnemar.a_only}/{r.mcnemar.b_only})" if r.mcnemar else "-"
+            table.add_row(
+                r.task, r.metric, str(r.n), f"{r.a:.2f}", f"{r.b:.2f}",
+                f"{r.diff:+.2f} [{r.ci95[0]:+.2f}, {r.ci95[1]:+.2f}]", _p(r.p_value), mc,
+            )
+        if r.note:
+            notes.append(f"{r.task}: {r.note.strip()}")
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(f"[dim]{note}[/]")

@@ -1,0 +1,87 @@
+"""Paired significance: McNemar and the paired bootstrap against values computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from deem_eval.cli import app
+from deem_eval.paired import compare_task, mcnemar_exact
+from deem_eval.runs import load_run
+from tests.runs_fixture import NO_IDS, all_right, all_yes, data_root, write_run
+
+runner = CliRunner()
+
+
+def test_mcnemar_exact_by_hand():
+    # 1 vs 5 discordant: P(X <= 1 | n=6, 1/2) = (1 + 6) / 64; two-sided = 14 / 64.
+    assert mcnemar_exact(1, 5) == pytest.approx(14 / 64)
+    assert mcnemar_exact(5, 1) == pytest.approx(14 / 64)
+    # 0 vs 9: 2 * (1/2)^9 = 2 / 512.
+    assert mcnemar_exact(0, 9) == pytest.approx(2 / 512)
+    assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(3, 3) == 1.0
+
+
+def test_identical_runs_have_a_zero_interval(tmp_path):
+    root = data_root(tmp_path)
+    a = load_run(write_run(tmp_path / "a", "m:a", all_yes(), root))
+    b = load_run(write_run(tmp_path / "b", "m:b", all_yes(), root))
+    res = compare_task("toy_yesno", a, b, n_boot=200)
+    assert res.metric == "accuracy" and res.n == 18
+    assert res.a == res.b == 50.0  # 9 of 18 labels are yes
+    assert res.diff == 0.0 and res.ci95 == [0.0, 0.0] and res.p_value == 1.0
+    assert res.mcnemar.a_only == res.mcnemar.b_only == 0 and res.mcnemar.p_value == 1.0
+    assert res.disagree == []
+
+
+def test_all_wrong_against_all_right(tmp_path):
+    root = data_root(tmp_path)
+    a = load_run(write_run(tmp_path / "a", "m:a", all_yes(), root))
+    b = load_run(write_run(tmp_path / "b", "m:b", all_right(), root))
+    res = compare_task("toy_yesno", a, b, n_boot=200, seed=0)
+    # A answers yes everywhere: right on the 9 yes labels; B is right on all 18.
+    assert (res.a, res.b, res.diff) == (50.0, 100.0, 50.0)
+    assert res.mcnemar.a_only == 0 and res.mcnemar.b_only == 9
+    assert res.mcnemar.p_value == pytest.approx(2 / 512)
+    # No resample can be as far from the observed +50 as +50 is from 0 unless it is <= 0 or >= 100:
+    # B − A = 100 · (share of "no" questions in the resample), so it is in (0, 100) almost surely.
+    assert 0 < res.ci95[0] <= 50 <= res.ci95[1] < 100
+    assert res.p_value <= 2 / 201
+    assert res.disagree == [str(i) for i in NO_IDS]
+
+
+def test_errored_samples_leave_both_sides(tmp_path):
+    root = data_root(tmp_path)
+    a = load_run(write_run(tmp_path / "a", "m:a", all_yes(), root, errors={3: "cannot decode image"}))
+    b = load_run(write_run(tmp_path / "b", "m:b", all_right(), root))
+    res = compare_task("toy_yesno", a, b, n_boot=100)
+    # 17 shared samples: A right on the 9 yes labels of 17 -> 52.94; B 100.
+    assert res.n == 17 and res.a == pytest.approx(100 * 9 / 17, abs=1e-4) and res.b == 100.0
+    assert res.mcnemar.b_only == 8
+    assert "3" in res.disagree  # errored in one run only: a disagreement
+
+
+def test_without_the_data_falls_back_to_the_mean_score(tmp_path):
+    root = data_root(tmp_path)
+    a = load_run(write_run(tmp_path / "a", "m:a", all_yes(), root))
+    b = load_run(write_run(tmp_path / "b", "m:b", all_right(), root))
+    res = compare_task("toy_yesno", a, b, data_root=tmp_path / "nowhere", n_boot=100)
+    assert res.metric == "mean_score" and res.diff == 50.0 and "not found" in res.note
+
+
+def test_leaderboard_compare_by_model_name_and_folder(tmp_path):
+    root = data_root(tmp_path)
+    runs = tmp_path / "runs"
+    write_run(runs / "m" / "old", "m:a", all_right(), root, created="2025-01-01T00:00:00Z")
+    write_run(runs / "m" / "new", "m:a", all_yes(), root, created="2026-01-01T00:00:00Z")  # the latest wins
+    b = write_run(runs / "n" / "r", "m:b", all_right(), root)
+    res = runner.invoke(app, ["leaderboard", "--runs", str(runs), "--compare", f"m:a,{b}", "--n-boot", "100",
+                              "--out", str(tmp_path / "never.csv")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "toy_yesno" in res.output and "+50.00" in res.output and "0.004 (0/9)" in res.output
+    assert not (tmp_path / "never.csv").exists()  # --compare writes no files
+    bad = runner.invoke(app, ["leaderboard", "--runs", str(runs), "--compare", "m:a,nobody"])
+    assert bad.exit_code == 2 and "nobody" in bad.output
+    bad = runner.invoke(app, ["leaderboard", "--runs", str(runs), "--compare", "m:a"])
+    assert bad.exit_code == 2 and "A,B" in bad.output
