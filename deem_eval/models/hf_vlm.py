@@ -1,26 +1,24 @@
-"""``hf-vlm``: any Hugging Face image-text-to-text model (LLaVA-1.5 style) with its chat template.
+"""``hf-vlm``: any Hugging Face image-text-to-text model, with each family's own inputs and prompts.
 
 ``--model-args pretrained=NAME_OR_PATH,dtype=float32|bfloat16|float16,device=cpu|cuda,
 trust_remote_code=false,image_features=auto|off``
 
-The prompt's ``<image>`` marks where the image goes; the prompt becomes one user message whose
-content parts (text, image, text) keep that order, the processor's chat template renders it
-with the generation prompt, and the request's answer prefix follows. Batches are LEFT padded
-with position ids taken from the attention mask, so a row's result does not depend on its
-batch-mates.
+Prompts follow the model's own chat template (the prompt's ``<image>`` marks where the image
+goes; the answer prefix follows the generation prompt); PaliGemma, which has none, gets its
+documented format. Every family-specific input comes from the family's processor and every
+position scheme from ``hf_inputs.position_ids`` (``hf_families`` lists the families), so a
+batch of left-padded rows scores exactly as each row would alone.
 
-Images are encoded once (vision tower + projector, ``get_image_features``) and the features
-are spliced into the token embeddings at the image-token positions, exactly as LLaVA's own
-forward does, so the runner can reuse them across the questions of one image. For model
-classes whose image features are not a plain one-feature-per-placeholder splice (e.g. models
-with image-size-dependent tokens or multimodal rotary positions) ``encode_images`` returns the
-image unchanged and the processor's ``pixel_values`` go through the model's forward instead.
+Where the family allows it (``hf_families.Family.reuse``) each image goes through the vision
+encoder once (``encode_images``) and the model's forward gets that output as
+``mm_encoder_outputs`` for every question on the image; ``image_features=off`` sends pixels
+through every forward instead.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,11 +28,10 @@ from ..errors import SampleError, UserError
 from ..registry import register_model
 from ..samples import IMAGE_TOKEN, Request
 from .base import ModelAdapter
+from .hf_families import FAMILIES, capability_rows, family_for, join_text, render
 from .hf_files import checkpoint_digest, model_files_digest
+from .hf_inputs import EncodedImage, Row, build_inputs, encode_image, forward_logits
 
-# Model types whose forward replaces each image placeholder token by one row of
-# get_image_features(...) and nothing else; for these the splice path is exact.
-SPLICE_MODEL_TYPES = frozenset({"llava"})
 DTYPES = ("float32", "bfloat16", "float16")
 _KNOWN_ARGS = ("pretrained", "dtype", "device", "trust_remote_code", "image_features")
 
@@ -106,6 +103,24 @@ class HFVLMAdapter(ModelAdapter):
             raise UserError(f"hf-vlm: no weights in {p} (expected *.safetensors or pytorch_model*.bin files)")
         return p.resolve()
 
+    def _model_type(self, src: str, kw: dict[str, Any]) -> str:
+        """The checkpoint's ``model_type`` (read before loading, so every message can name it)."""
+        from transformers import AutoConfig
+
+        local = Path(src) / "config.json"
+        if local.is_file():
+            try:
+                return str(json.loads(local.read_text()).get("model_type", "?"))
+            except ValueError as exc:
+                raise UserError(f"hf-vlm: {local} is not valid JSON: {exc}") from exc
+        try:
+            return AutoConfig.from_pretrained(src, **kw).model_type
+        except (OSError, ValueError, KeyError) as exc:
+            hint = " (HF_HUB_OFFLINE is set: only models already in the local Hugging Face cache load)"
+            raise UserError(
+                f"hf-vlm: cannot load model {self.pretrained!r}{hint if kw['local_files_only'] else ''}: {exc}"
+            ) from exc
+
     def _load(self) -> None:
         import torch
         import transformers
@@ -120,14 +135,27 @@ class HFVLMAdapter(ModelAdapter):
         src = str(local) if local is not None else self.pretrained
         offline = _offline()
         kw: dict[str, Any] = {"trust_remote_code": self.trust_remote_code, "local_files_only": offline}
+        self.model_type = self._model_type(src, kw)
+        self.family = family_for(self.model_type)
+        what = f"model type {self.model_type!r}"
+        if self.family.unsupported:
+            raise UserError(f"hf-vlm: {what} cannot run: {self.family.unsupported}")
         try:
             self.processor = AutoProcessor.from_pretrained(src, **kw)
             self.model = AutoModelForImageTextToText.from_pretrained(src, dtype=self.dtype, **kw)
-        except (OSError, ValueError, KeyError) as exc:
+        except ImportError as exc:
+            raise UserError(f"hf-vlm: {what} needs a package that is not installed: {exc}") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             hint = " (HF_HUB_OFFLINE is set: only models already in the local Hugging Face cache load)"
             raise UserError(
-                f"hf-vlm: cannot load model {self.pretrained!r}{hint if offline and local is None else ''}: {exc}"
+                f"hf-vlm: cannot load model {self.pretrained!r} ({what})"
+                f"{hint if offline and local is None else ''}: {exc}"
             ) from exc
+        if getattr(self.processor, "image_processor", None) is None or not hasattr(self.processor, "tokenizer"):
+            raise UserError(f"hf-vlm: {what}: the checkpoint has no image processor + tokenizer (AutoProcessor "
+                            f"gave {type(self.processor).__name__})")
+        if self.family.prompt == "chat" and not getattr(self.processor, "chat_template", None):
+            raise UserError(f"hf-vlm: {what}: the checkpoint's processor has no chat template")
         self.model.to(self.device).eval()
         self.model_dir = local if local is not None else _snapshot_dir(self.pretrained, offline)
         self._transformers_version = transformers.__version__
@@ -137,23 +165,20 @@ class HFVLMAdapter(ModelAdapter):
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
         self.tokenizer = tok
-        self.image_token = getattr(self.processor, "image_token", IMAGE_TOKEN)
-        cfg = self.model.config
-        self.image_token_id = getattr(cfg, "image_token_id", None)
-        if self.image_token_id is None:
-            self.image_token_id = getattr(cfg, "image_token_index", None)
         self.splice = (
             self._want_features
-            and cfg.model_type in SPLICE_MODEL_TYPES
-            and self.image_token_id is not None
+            and self.family.reuse
             and hasattr(self.model, "get_image_features")
+            and self.model._supports_mm_encoder_outputs()
         )
-        params = inspect.signature(self.model.forward).parameters
-        self._takes_logits_to_keep = "logits_to_keep" in params
-        self._takes_position_ids = "position_ids" in params
         # Digest the files now, so both describe the weights that were loaded (cached per file).
         self._fingerprint = self._compute_fingerprint()
         self._checkpoint_sha256 = checkpoint_digest(self.model_dir)
+
+    @classmethod
+    def capabilities(cls) -> list[dict[str, str]]:
+        """Per-family support (logits, feature reuse, multi-image, prompt convention) for ``models``."""
+        return capability_rows()
 
     # ---- identity --------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -179,132 +204,96 @@ class HFVLMAdapter(ModelAdapter):
         return {"transformers": self._transformers_version}
 
     # ---- prompts ---------------------------------------------------------------------------
+    def render(self, req: Request) -> tuple[str, str | None]:
+        """(processor text, answer lead) in the family's prompt convention (``hf_families.render``)."""
+        return render(self.processor, self.family, req)
+
     def chat_text(self, req: Request) -> str:
-        """The rendered chat text for one request, answer prefix included (one image placeholder)."""
-        pieces = req.prompt.split(IMAGE_TOKEN)
-        n_marks = len(pieces) - 1
-        has_image = req.image is not None
-        if n_marks > 1:
-            raise SampleError(
-                f"sample {req.sample_id}: prompt has {n_marks} {IMAGE_TOKEN} marks for one image"
-            )
-        if n_marks and not has_image:
-            raise SampleError(
-                f"sample {req.sample_id}: prompt has {IMAGE_TOKEN} but the request has no image"
-            )
-        content: list[dict[str, str]] = []
-        if has_image and not n_marks:
-            content.append({"type": "image"})  # LLaVA convention: image before the text
-        for i, piece in enumerate(pieces):
-            if i:
-                content.append({"type": "image"})
-            if piece:
-                content.append({"type": "text", "text": piece})
-        messages = [{"role": "user", "content": content}]
-        text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prefix = req.answer_prefix
-        if prefix:
-            sep = "" if text[-1:].isspace() or prefix[:1].isspace() else " "
-            text = f"{text}{sep}{prefix}"
-        return text
+        """The rendered prompt for one request, answer prefix included (chat families)."""
+        text, lead = self.render(req)
+        return text if lead is None else join_text(text, lead)
 
     # ---- images ----------------------------------------------------------------------------
+    @property
+    def can_encode_images(self) -> bool:
+        """Only when the encoder output is reused; otherwise the runner hands over the images."""
+        return self.splice
+
     def encode_images(self, images: Sequence[Any], masks: Sequence[Any] | None = None) -> list[Any]:
-        """Features (placeholders x hidden) per image; the images themselves when splicing is off."""
+        """One vision-encoder pass per image (``EncodedImage``); the images themselves when reuse is off."""
         if not self.splice:
             return list(images)
-        import torch
-
-        if not images:
-            return []
-        pixels = self.processor.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
-        cfg = self.model.config
-        kwargs = {
-            k: getattr(cfg, k)
-            for k in ("vision_feature_layer", "vision_feature_select_strategy")
-            if getattr(cfg, k, None) is not None
-        }
-        with torch.inference_mode():
-            out = self.model.get_image_features(pixel_values=pixels.to(self.device, self.dtype), **kwargs)
-        feats = getattr(out, "pooler_output", out)
-        return [f for f in feats]
-
-    def _features_for(self, reqs: Sequence[Request]) -> list[Any]:
-        """Per request: its features (encoding any PIL images in one call), or None."""
-        import torch
-
-        raw = [
-            (i, r.image) for i, r in enumerate(reqs) if r.image is not None and not torch.is_tensor(r.image)
+        probe = render(self.processor, self.family, Request("encode", IMAGE_TOKEN, image=True))[0]
+        return [
+            encode_image(self.model, self.processor, self.family, im, probe, self.device, self.dtype)
+            for im in images
         ]
-        encoded = dict(zip([i for i, _ in raw], self.encode_images([im for _, im in raw]), strict=True))
-        return [encoded.get(i, r.image) for i, r in enumerate(reqs)]
 
-    # ---- batching --------------------------------------------------------------------------
-    def _tokenize(self, texts: list[str]):
-        bos = self.tokenizer.bos_token
-        add_special = not (bos and all(t.startswith(bos) for t in texts))
-        return self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=add_special)
+    def _images_for(self, reqs: Sequence[Request]) -> list[Any]:
+        """Per request: its image as the model path wants it (raw images encoded once per object)."""
+        out: list[Any] = []
+        done: dict[int, Any] = {}
+        for r in reqs:
+            im = r.image
+            if im is None:
+                out.append(None)
+                continue
+            if isinstance(im, EncodedImage):
+                out.append(im if self.splice else im.image)
+                continue
+            if not hasattr(im, "convert"):
+                raise SampleError(f"sample {r.sample_id}: expected an image, got {type(im).__name__}")
+            if self.splice and id(im) not in done:
+                done[id(im)] = self.encode_images([im])[0]
+            out.append(done.get(id(im), im))
+        return out
 
-    def _model_inputs(self, texts: list[str], images: list[Any]) -> tuple[dict[str, Any], Any]:
-        """Model keyword inputs for left-padded rows, and the rows' token ids."""
-        import torch
+    def _inputs(self, rows: list[Row]) -> dict[str, Any]:
+        return build_inputs(self.model, self.processor, self.family, rows, self.device, self.dtype)
 
-        if self.splice:
-            expanded = []
-            for t, f in zip(texts, images, strict=True):
-                if f is not None and not torch.is_tensor(f):
-                    raise SampleError("image features expected; got an unencoded image")
-                expanded.append(
-                    t if f is None else t.replace(self.image_token, self.image_token * f.shape[0], 1)
-                )
-            enc = self._tokenize(expanded)
-            ids = enc["input_ids"].to(self.device)
-            attn = enc["attention_mask"].to(self.device)
-            with torch.inference_mode():
-                embeds = self.model.get_input_embeddings()(ids)
-                feats = [f for f in images if f is not None]
-                if feats:
-                    flat = torch.cat(feats).to(self.device, embeds.dtype)
-                    where = ids == self.image_token_id
-                    if int(where.sum()) != flat.shape[0]:
-                        raise RuntimeError(
-                            f"{int(where.sum())} image placeholder tokens but {flat.shape[0]} feature rows"
-                        )
-                    embeds = embeds.masked_scatter(where.unsqueeze(-1), flat)
-            return {"inputs_embeds": embeds, "attention_mask": attn}, ids
-        for im in images:
-            if im is not None and hasattr(im, "shape") and not hasattr(im, "convert"):
-                raise SampleError("this model takes images, not pre-encoded features")
-        pil = [im for im in images if im is not None]
-        enc = self.processor(text=texts, images=pil or None, padding=True, return_tensors="pt")
-        inputs = {k: v.to(self.device) for k, v in enc.items()}
-        if "pixel_values" in inputs:
-            inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-        return inputs, inputs["input_ids"]
+    def _chunks(self, n: int) -> list[slice]:
+        """Row ranges that go through the model together (one by one for unbatched families)."""
+        step = n if self.family.batched else 1
+        return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
-    def _forward_logits(self, inputs: dict[str, Any], keep: int):
-        """Logits (float32) of the last ``keep`` positions of every row."""
-        import torch
-
-        kwargs = dict(inputs)
-        if self._takes_position_ids:
-            attn = inputs["attention_mask"]
-            kwargs["position_ids"] = (attn.long().cumsum(-1) - 1).clamp(min=0)
-        if self._takes_logits_to_keep:
-            kwargs["logits_to_keep"] = keep
-        with torch.inference_mode():
-            logits = self.model(**kwargs).logits
-        return logits[:, -keep:].float()
+    def _guard(self, fn, *args):
+        """Untested families: a failure inside the model becomes one message naming the model type."""
+        if self.family.tested:
+            return fn(*args)
+        try:
+            return fn(*args)
+        except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+            raise UserError(
+                f"hf-vlm: model type {self.model_type!r} is not one of the tested families and failed in "
+                f"the model ({type(exc).__name__}: {exc}); tested: {', '.join(sorted(FAMILIES))}"
+            ) from exc
 
     # ---- abilities -------------------------------------------------------------------------
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """Greedy decoding; only the new tokens are decoded, special tokens skipped, stripped."""
-        import torch
-
         if not requests:
             return []
-        texts = [self.chat_text(r) for r in requests]
-        inputs, ids = self._model_inputs(texts, self._features_for(requests))
+        rows = []
+        for r, im in zip(requests, self._images_for(requests), strict=True):
+            text, lead = self.render(r)
+            rows.append(Row(text, im, lead or None))
+        if not any(row.suffix for row in rows):
+            for row in rows:
+                row.suffix = None
+        out: list[str] = []
+        for part in self._chunks(len(rows)):
+            out.extend(self._guard(self._generate_rows, rows[part], requests[part]))
+        return out
+
+    def _generate_rows(self, rows: list[Row], requests: Sequence[Request]) -> list[str]:
+        import torch
+
+        inputs = self._inputs(rows)
+        if any(row.suffix is not None for row in rows):  # PaliGemma: drop the EOS ending each suffix
+            for k in ("input_ids", "attention_mask", "token_type_ids"):
+                if k in inputs:
+                    inputs[k] = inputs[k][:, :-1]
+        n_prompt = inputs["input_ids"].shape[1]
         budget = max(r.max_new_tokens for r in requests)
         with torch.inference_mode():
             out = self.model.generate(
@@ -314,33 +303,15 @@ class HFVLMAdapter(ModelAdapter):
                 num_beams=1,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
-        if "input_ids" in inputs:  # given token ids, generate returns prompt + new tokens
-            out = out[:, ids.shape[1] :]
-        rows = [row[: r.max_new_tokens].tolist() for row, r in zip(out, requests, strict=True)]
-        texts_out = self.tokenizer.batch_decode(rows, skip_special_tokens=True)
-        return [t.strip() for t in texts_out]
+        out = out[:, n_prompt:]
+        rows_out = [row[: r.max_new_tokens].tolist() for row, r in zip(out, requests, strict=True)]
+        return [t.strip() for t in self.tokenizer.batch_decode(rows_out, skip_special_tokens=True)]
 
-    @staticmethod
-    def _join(ctx: str, option: str) -> str:
-        return ctx + ("" if ctx[-1:].isspace() or option[:1].isspace() else " ") + option
-
-    def _continuations(self, contexts: list[str], requests: Sequence[Request]) -> list[list[list[int]]]:
-        """Token ids each option adds after its context: tokens(context + option) minus tokens(context)."""
-        joined = [self._join(ctx, o) for ctx, r in zip(contexts, requests, strict=True) for o in r.options]
-        ctx_ids = self.tokenizer(contexts, add_special_tokens=False)["input_ids"]
-        full_ids = self.tokenizer(joined, add_special_tokens=False)["input_ids"]
-        out: list[list[list[int]]] = []
-        k = 0
-        for i, r in enumerate(requests):
-            conts = []
-            for opt in r.options:
-                cont = full_ids[k][len(ctx_ids[i]) :]
-                if not cont:
-                    raise SampleError(f"sample {r.sample_id}: option {opt!r} adds no tokens")
-                conts.append(cont)
-                k += 1
-            out.append(conts)
-        return out
+    def _n_tokens(self, ctx: str, option: str) -> int:
+        """Tokens ``option`` adds after ``ctx``: len(tokens(ctx + option)) - len(tokens(ctx))."""
+        full = self.tokenizer(join_text(ctx, option), add_special_tokens=False)["input_ids"]
+        base = self.tokenizer(ctx, add_special_tokens=False)["input_ids"] if ctx else []
+        return len(full) - len(base)
 
     def score_options(self, requests: Sequence[Request]) -> list[list[float]]:
         """Summed log-probability of each option's tokens after prompt + answer prefix (one forward)."""
@@ -351,33 +322,63 @@ class HFVLMAdapter(ModelAdapter):
         for r in requests:
             if not r.options:
                 raise SampleError(f"sample {r.sample_id}: no options to score")
-        contexts = [self.chat_text(r) for r in requests]
-        conts = self._continuations(contexts, requests)
-        feats = self._features_for(requests)
-        if all(len(c) == 1 for per_req in conts for c in per_req):
-            # Every option is one token: read them all off the last position of the prompt.
-            inputs, _ = self._model_inputs(contexts, feats)
-            logp = torch.log_softmax(self._forward_logits(inputs, 1)[:, -1], dim=-1)
-            return [[float(logp[i, c[0]]) for c in per_req] for i, per_req in enumerate(conts)]
+        rendered = [self.render(r) for r in requests]
+        images = self._images_for(requests)
+        lengths: list[list[int]] = []
+        for (text, lead), r in zip(rendered, requests, strict=True):
+            ns = [self._n_tokens(text if lead is None else lead, o) for o in r.options]
+            for o, n in zip(r.options, ns, strict=True):
+                if n <= 0:
+                    raise SampleError(f"sample {r.sample_id}: option {o!r} adds no tokens")
+            lengths.append(ns)
+        if not self.family.suffix_eos and all(n == 1 for ns in lengths for n in ns):
+            # Every option is one token: read them all off the last position of each prompt.
+            rows = [Row(text, im) for (text, _), im in zip(rendered, images, strict=True)]
+            logp = torch.cat([self._guard(self._last_logp, rows[p]) for p in self._chunks(len(rows))])
+            first = [
+                [self.tokenizer(join_text(t, o), add_special_tokens=False)["input_ids"][-1] for o in r.options]
+                for (t, _), r in zip(rendered, requests, strict=True)
+            ]
+            return [[float(logp[i, c]) for c in cs] for i, cs in enumerate(first)]
         # General case: one row per (request, option), all in one forward.
-        rows, row_feats, row_len = [], [], []
-        for ctx, r, f, per_req in zip(contexts, requests, feats, conts, strict=True):
-            for opt, c in zip(r.options, per_req, strict=True):
-                rows.append(self._join(ctx, opt))
-                row_feats.append(f)
-                row_len.append(len(c))
-        inputs, ids = self._model_inputs(rows, row_feats)
-        keep = max(row_len) + 1
-        logp = torch.log_softmax(self._forward_logits(inputs, keep), dim=-1)
+        rows, row_len = [], []
+        for (text, lead), r, im, ns in zip(rendered, requests, images, lengths, strict=True):
+            for opt, n in zip(r.options, ns, strict=True):
+                if lead is None:
+                    rows.append(Row(join_text(text, opt), im))
+                else:
+                    rows.append(Row(text, im, join_text(lead, opt)))
+                row_len.append(n)
         scores: list[float] = []
-        for j, n in enumerate(row_len):
-            targets = ids[j, -n:]
-            preds = logp[j, keep - n - 1 : keep - 1]
-            scores.append(float(preds.gather(-1, targets.unsqueeze(-1)).sum()))
+        for p in self._chunks(len(rows)):
+            scores.extend(self._guard(self._option_logp, rows[p], row_len[p]))
         out, k = [], 0
         for r in requests:
             out.append(scores[k : k + len(r.options)])
             k += len(r.options)
+        return out
+
+    def _last_logp(self, rows: list[Row]):
+        import torch
+
+        inputs = self._inputs(rows)
+        return torch.log_softmax(forward_logits(self.model, self.family, inputs, 1)[:, -1], dim=-1)
+
+    def _option_logp(self, rows: list[Row], row_len: list[int]) -> list[float]:
+        """Summed log-probability of each row's last ``n`` tokens (before PaliGemma's suffix EOS)."""
+        import torch
+
+        inputs = self._inputs(rows)
+        ids = inputs["input_ids"]
+        tail = 1 if self.family.suffix_eos else 0
+        keep = max(row_len) + tail + 1
+        logp = torch.log_softmax(forward_logits(self.model, self.family, inputs, keep), dim=-1)
+        length = ids.shape[1]
+        out = []
+        for j, n in enumerate(row_len):
+            targets = ids[j, length - n - tail : length - tail]
+            preds = logp[j, keep - n - tail - 1 : keep - tail - 1]
+            out.append(float(preds.gather(-1, targets.unsqueeze(-1)).sum()))
         return out
 
 

@@ -1,0 +1,517 @@
+"""Tiny checkpoints of every Hugging Face VLM family, built from configs alone (no downloads).
+
+Each builder makes a seeded random model of a few hundred thousand parameters, a word-level
+tokenizer written here (with the family's own special tokens), the family's real image
+processor and processor class, and a chat template in the family's own format. ``build(family,
+out_dir)`` saves them with ``save_pretrained`` so tests load them back through the adapter's
+normal AutoProcessor / AutoModelForImageTextToText path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.models.tiny_llava import _PUNCT, _WORDS
+from tests.models.tiny_llava import build_processor as build_llava_processor
+
+BASE_SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
+INIT = 0.2  # large random weights: clear argmaxes, so batch-size equality is a real check
+
+
+def _vocab(extra: list[str]) -> list[str]:
+    out: list[str] = []
+    for tok in [*BASE_SPECIALS, *extra, *_WORDS.split(), *"0123456789", *_PUNCT, "\n"]:
+        if tok not in out:
+            out.append(tok)
+    return out
+
+
+def tokenizer(extra: list[str], bos: bool = True, **named: str):
+    """A lowercasing word-level tokenizer; ``extra`` are special tokens, ``named`` their roles."""
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(_vocab(extra))}
+    tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    # Words and punctuation split on spaces; a newline is a token of its own.
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(r"\n"), behavior="isolated"), pre_tokenizers.Whitespace()]
+    )
+    if bos:
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
+        )
+    tok.add_special_tokens([*BASE_SPECIALS, *extra])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        extra_special_tokens=named,
+        padding_side="left",
+    )
+
+
+def chat_template(image: str, user: str, end: str, assistant: str, bos: str = "") -> str:
+    """A family-style template: ``{bos}{user}<parts>{end}{assistant}`` with images rendered as ``image``."""
+    return (
+        f"{{{{ '{bos}' }}}}"
+        "{% for message in messages %}"
+        f"{{% if message['role'] == 'user' %}}{{{{ '{user}' }}}}{{% else %}}{{{{ '{assistant}' }}}}{{% endif %}}"
+        "{% if message['content'] is string %}{{ message['content'] }}"
+        "{% else %}{% for part in message['content'] %}"
+        f"{{% if part['type'] == 'image' %}}{{{{ '{image}' }}}}"
+        "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+        "{% endfor %}{% endif %}"
+        f"{{{{ '{end}' }}}}"
+        "{% endfor %}"
+        f"{{% if add_generation_prompt %}}{{{{ '{assistant}' }}}}{{% endif %}}"
+    )
+
+
+def _ids(tok, *names: str) -> dict[str, int]:
+    return {n: tok.convert_tokens_to_ids(n) for n in names}
+
+
+def _llama(vocab_size: int, **kw):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(**_text(vocab_size), **kw)
+
+
+def _text(vocab_size: int) -> dict[str, Any]:
+    return dict(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=512,
+        initializer_range=INIT,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
+        tie_word_embeddings=False,
+    )
+
+
+def _siglip(image_size: int = 32, patch: int = 8, **kw):
+    from transformers import SiglipVisionConfig
+
+    return SiglipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        image_size=image_size, patch_size=patch, **kw,
+    )
+
+
+def _clip():
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        image_size=32, patch_size=8, projection_dim=32,
+    )
+
+
+LLAMA_CHAT = dict(image="<image>\n", user="USER: ", end=" ", assistant="ASSISTANT:")
+
+# ---- one builder per family: (processor, model) ----------------------------------------------
+
+
+def llava():
+    from transformers import LlavaConfig, LlavaForConditionalGeneration
+
+    proc = build_llava_processor()
+    cfg = LlavaConfig(
+        vision_config=_clip(), text_config=_llama(len(proc.tokenizer)),
+        image_token_id=proc.tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default", vision_feature_layer=-2,
+    )
+    return proc, LlavaForConditionalGeneration(cfg)
+
+
+def llava_next():
+    from transformers import (
+        LlavaNextConfig,
+        LlavaNextForConditionalGeneration,
+        LlavaNextImageProcessor,
+        LlavaNextProcessor,
+    )
+
+    tok = tokenizer(["<image>"], image_token="<image>")
+    pinpoints = [[32, 32], [32, 64], [64, 32]]
+    ip = LlavaNextImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints
+    )
+    proc = LlavaNextProcessor(
+        image_processor=ip, tokenizer=tok, patch_size=8, vision_feature_select_strategy="default",
+        chat_template=chat_template(**LLAMA_CHAT), num_additional_image_tokens=1,
+    )
+    cfg = LlavaNextConfig(
+        vision_config=_clip(), text_config=_llama(len(tok)), image_token_id=_ids(tok, "<image>")["<image>"],
+        image_grid_pinpoints=pinpoints, vision_feature_select_strategy="default", vision_feature_layer=-2,
+    )
+    return proc, LlavaNextForConditionalGeneration(cfg)
+
+
+def llava_onevision():
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
+
+    tok = tokenizer(["<image>", "<video>"], image_token="<image>", video_token="<video>")
+    pinpoints = [[32, 32], [32, 64], [64, 32]]
+    ip = LlavaOnevisionImageProcessor(size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints)
+    proc = LlavaOnevisionProcessor(
+        image_processor=ip, tokenizer=tok, video_processor=LlavaOnevisionVideoProcessor(), num_image_tokens=16, vision_feature_select_strategy="full",
+        chat_template=chat_template(image="<image>\n", user="<|im_start|>user ", end="<|im_end|>",
+                                    assistant="<|im_start|>assistant\n"),
+    )
+    cfg = LlavaOnevisionConfig(
+        vision_config=_siglip(), text_config=_qwen2(len(tok)), image_token_id=_ids(tok, "<image>")["<image>"],
+        video_token_id=_ids(tok, "<video>")["<video>"], image_grid_pinpoints=pinpoints,
+        vision_feature_select_strategy="full", vision_feature_layer=-1,
+    )
+    return proc, LlavaOnevisionForConditionalGeneration(cfg)
+
+
+def _qwen2(vocab_size: int, **kw):
+    from transformers import Qwen2Config
+
+    t = _text(vocab_size)
+    t.pop("head_dim")
+    return Qwen2Config(**t, **kw)
+
+
+QWEN_SPECIALS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+QWEN_CHAT = dict(
+    image="<|vision_start|><|image_pad|><|vision_end|>", user="<|im_start|>user\n", end="<|im_end|>\n",
+    assistant="<|im_start|>assistant\n",
+)
+
+
+def _qwen_tok():
+    return tokenizer(QWEN_SPECIALS, bos=False, image_token="<|image_pad|>", video_token="<|video_pad|>")
+
+
+def _qwen_ids(tok) -> dict[str, int]:
+    i = _ids(tok, "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+    return dict(
+        image_token_id=i["<|image_pad|>"], video_token_id=i["<|video_pad|>"],
+        vision_start_token_id=i["<|vision_start|>"], vision_end_token_id=i["<|vision_end|>"],
+    )
+
+
+def _qwen_proc(proc_cls, ip_cls, vp_cls, tok, patch: int = 4):
+    ip = ip_cls(
+        patch_size=patch, merge_size=2, temporal_patch_size=2,
+        size={"shortest_edge": 8 * 8 * patch * patch // 4, "longest_edge": 16 * 16 * patch * patch},
+    )
+    return proc_cls(image_processor=ip, tokenizer=tok, video_processor=vp_cls(),
+                    chat_template=chat_template(**QWEN_CHAT))
+
+
+def qwen2_vl():
+    from transformers import (
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tok = _qwen_tok()
+    proc = _qwen_proc(Qwen2VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor, tok)
+    text = _text(len(tok))
+    text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
+    cfg = Qwen2VLConfig(
+        vision_config=dict(depth=2, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=4,
+                           spatial_merge_size=2, temporal_patch_size=2, in_channels=3),
+        text_config=text, **_qwen_ids(tok),
+    )
+    return proc, Qwen2VLForConditionalGeneration(cfg)
+
+
+def qwen2_5_vl():
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tok = _qwen_tok()
+    proc = _qwen_proc(Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor, tok)
+    text = _text(len(tok))
+    text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
+    cfg = Qwen2_5_VLConfig(
+        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                           patch_size=4, spatial_merge_size=2, temporal_patch_size=2, window_size=16,
+                           fullatt_block_indexes=[1], in_channels=3),
+        text_config=text, **_qwen_ids(tok),
+    )
+    return proc, Qwen2_5_VLForConditionalGeneration(cfg)
+
+
+def qwen3_vl():
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    tok = _qwen_tok()
+    proc = _qwen_proc(Qwen3VLProcessor, Qwen2VLImageProcessor, Qwen3VLVideoProcessor, tok)
+    text = _text(len(tok))
+    text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True,
+                                 "rope_theta": 10000.0})
+    cfg = Qwen3VLConfig(
+        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                           patch_size=4, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64,
+                           deepstack_visual_indexes=[0], in_channels=3),
+        text_config=text, **_qwen_ids(tok),
+    )
+    return proc, Qwen3VLForConditionalGeneration(cfg)
+
+
+IDEFICS_SPECIALS = ["<image>", "<fake_token_around_image>", "<global-img>", "<end_of_utterance>"] + [
+    f"<row_{r}_col_{c}>" for r in range(1, 4) for c in range(1, 4)
+]
+IDEFICS_CHAT = dict(image="<image>", user="User:", end="<end_of_utterance>\n", assistant="Assistant:", bos="<s>")
+
+
+def _idefics_vision():
+    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                image_size=32, patch_size=8)
+
+
+def idefics3():
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+    )
+
+    tok = tokenizer(IDEFICS_SPECIALS, bos=False, image_token="<image>")
+    ip = Idefics3ImageProcessor(size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True)
+    proc = Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                             chat_template=chat_template(**IDEFICS_CHAT))
+    cfg = Idefics3Config(vision_config=_idefics_vision(), text_config=_llama(len(tok)).to_dict(), scale_factor=2,
+                         image_token_id=_ids(tok, "<image>")["<image>"])
+    return proc, Idefics3ForConditionalGeneration(cfg)
+
+
+def smolvlm():
+    from transformers import (
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+
+    tok = tokenizer(IDEFICS_SPECIALS, bos=False, image_token="<image>")
+    ip = SmolVLMImageProcessor(size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True)
+    proc = SmolVLMProcessor(image_processor=ip, tokenizer=tok, video_processor=SmolVLMVideoProcessor(),
+                            image_seq_len=4, chat_template=chat_template(**IDEFICS_CHAT))
+    cfg = SmolVLMConfig(vision_config=_idefics_vision(), text_config=_llama(len(tok)).to_dict(), scale_factor=2,
+                        image_token_id=_ids(tok, "<image>")["<image>"])
+    return proc, SmolVLMForConditionalGeneration(cfg)
+
+
+def _gemma_text(vocab_size: int, cls):
+    t = _text(vocab_size)
+    t.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16)
+    return cls(**t)
+
+
+def paligemma():
+    from transformers import (
+        GemmaConfig,
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        PaliGemmaProcessor,
+        SiglipImageProcessor,
+    )
+
+    tok = tokenizer(["<image>"], bos=False, image_token="<image>")
+    ip = SiglipImageProcessor(size={"height": 32, "width": 32})
+    ip.image_seq_length = 16
+    proc = PaliGemmaProcessor(image_processor=ip, tokenizer=tok)  # no chat template: PaliGemma has none
+    cfg = PaliGemmaConfig(
+        vision_config=_siglip(projection_dim=64), text_config=_gemma_text(len(tok), GemmaConfig),
+        image_token_id=_ids(tok, "<image>")["<image>"], projection_dim=64,
+    )
+    cfg.vision_config.projection_dim = 64
+    return proc, PaliGemmaForConditionalGeneration(cfg)
+
+
+def gemma3():
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3ImageProcessor,
+        Gemma3Processor,
+        Gemma3TextConfig,
+    )
+
+    specials = ["<start_of_image>", "<end_of_image>", "<image_soft_token>", "<start_of_turn>", "<end_of_turn>"]
+    tok = tokenizer(specials, boi_token="<start_of_image>", eoi_token="<end_of_image>",
+                    image_token="<image_soft_token>")
+    ip = Gemma3ImageProcessor(size={"height": 32, "width": 32})
+    proc = Gemma3Processor(
+        image_processor=ip, tokenizer=tok, image_seq_length=4,
+        chat_template=chat_template(image="<start_of_image>", user="<start_of_turn>user\n", end="<end_of_turn>\n",
+                                    assistant="<start_of_turn>model\n"),
+    )
+    ids = _ids(tok, *specials)
+    cfg = Gemma3Config(
+        vision_config=_siglip(), text_config=_gemma_text(len(tok), Gemma3TextConfig), mm_tokens_per_image=4,
+        image_token_id=ids["<image_soft_token>"], boi_token_id=ids["<start_of_image>"],
+        eoi_token_id=ids["<end_of_image>"],
+    )
+    return proc, Gemma3ForConditionalGeneration(cfg)
+
+
+def mllama():
+    from transformers import (
+        MllamaConfig,
+        MllamaForConditionalGeneration,
+        MllamaImageProcessor,
+        MllamaProcessor,
+    )
+
+    specials = ["<|image|>", "<|python_tag|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    tok = tokenizer(specials, image_token="<|image|>")
+    ip = MllamaImageProcessor(size={"height": 32, "width": 32}, max_image_tiles=2)
+    proc = MllamaProcessor(
+        image_processor=ip, tokenizer=tok,
+        chat_template=chat_template(image="<|image|>", user="<|start_header_id|>user<|end_header_id|>\n",
+                                    end="<|eot_id|>", assistant="<|start_header_id|>assistant<|end_header_id|>\n"),
+    )
+    text = _text(len(tok) + 8)
+    text.pop("head_dim")
+    text.update(cross_attention_layers=[1], num_hidden_layers=2, rope_parameters={"rope_type": "default",
+                                                                                   "rope_theta": 10000.0})
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_global_layers=1,
+                  attention_heads=2, image_size=32, patch_size=8, max_num_tiles=2, vision_output_dim=64,
+                  intermediate_layers_indices=[0], supported_aspect_ratios=[[1, 1], [1, 2], [2, 1]])
+    cfg = MllamaConfig(vision_config=vision, text_config=text, image_token_index=_ids(tok, "<|image|>")["<|image|>"])
+    return proc, MllamaForConditionalGeneration(cfg)
+
+
+def internvl():
+    from transformers import (
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+    )
+
+    specials = ["<img>", "</img>", "<IMG_CONTEXT>", "<video>", "<|im_start|>", "<|im_end|>"]
+    tok = tokenizer(specials, bos=False, start_image_token="<img>", end_image_token="</img>",
+                    context_image_token="<IMG_CONTEXT>", video_token="<video>")
+    ip = GotOcr2ImageProcessor(size={"height": 32, "width": 32}, crop_to_patches=True, min_patches=1, max_patches=3)
+    proc = InternVLProcessor(
+        image_processor=ip, tokenizer=tok, video_processor=InternVLVideoProcessor(), image_seq_length=4,
+        chat_template=chat_template(image="<IMG_CONTEXT>\n", user="<|im_start|>user\n", end="<|im_end|>\n",
+                                    assistant="<|im_start|>assistant\n"),
+    )
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                  image_size=[32, 32], patch_size=[8, 8])
+    cfg = InternVLConfig(vision_config=vision, text_config=_qwen2(len(tok)).to_dict(), downsample_ratio=0.5,
+                         image_token_id=_ids(tok, "<IMG_CONTEXT>")["<IMG_CONTEXT>"])
+    return proc, InternVLForConditionalGeneration(cfg)
+
+
+def aya_vision():
+    from transformers import (
+        AyaVisionConfig,
+        AyaVisionForConditionalGeneration,
+        AyaVisionProcessor,
+        CohereConfig,
+        GotOcr2ImageProcessor,
+    )
+
+    specials = ["<image>", "<|START_OF_IMG|>", "<|END_OF_IMG|>", "<|IMG_PATCH|>", "<|IMG_LINE_BREAK|>",
+                "<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>", "<|USER_TOKEN|>", "<|CHATBOT_TOKEN|>"]
+    tok = tokenizer(specials, image_token="<image>")
+    ip = GotOcr2ImageProcessor(size={"height": 32, "width": 32}, crop_to_patches=True, min_patches=1, max_patches=3)
+    proc = AyaVisionProcessor(
+        image_processor=ip, tokenizer=tok, patch_size=8, img_size=32, downsample_factor=2,
+        chat_template=chat_template(image="<image>", user="<|START_OF_TURN_TOKEN|><|USER_TOKEN|>",
+                                    end="<|END_OF_TURN_TOKEN|>",
+                                    assistant="<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>"),
+    )
+    text = _text(len(tok))
+    text.pop("head_dim")
+    cfg = AyaVisionConfig(
+        vision_config=_siglip(), text_config=CohereConfig(**text).to_dict(), downsample_factor=2,
+        image_token_id=_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], adapter_layer_norm_eps=1e-6,
+        vision_feature_select_strategy="full", vision_feature_layer=-1,
+    )
+    return proc, AyaVisionForConditionalGeneration(cfg)
+
+
+def mistral3():
+    from transformers import (
+        Mistral3Config,
+        Mistral3ForConditionalGeneration,
+        MistralConfig,
+        PixtralImageProcessor,
+        PixtralProcessor,
+    )
+
+    specials = ["[IMG]", "[IMG_BREAK]", "[IMG_END]", "[INST]", "[/INST]"]
+    tok = tokenizer(specials, image_token="[IMG]")
+    ip = PixtralImageProcessor(size={"longest_edge": 32}, patch_size=4)
+    proc = PixtralProcessor(
+        image_processor=ip, tokenizer=tok, patch_size=4, spatial_merge_size=2,
+        chat_template=chat_template(image="[IMG]", user="[INST]", end="[/INST]", assistant=""),
+    )
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, head_dim=16,
+                  image_size=32, patch_size=4)
+    cfg = Mistral3Config(vision_config=vision, text_config=MistralConfig(**_text(len(tok))).to_dict(),
+                         spatial_merge_size=2, image_token_id=_ids(tok, "[IMG]")["[IMG]"],
+                         vision_feature_layer=-1)
+    return proc, Mistral3ForConditionalGeneration(cfg)
+
+
+BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
+    f.__name__: f
+    for f in (llava, llava_next, llava_onevision, qwen2_vl, qwen2_5_vl, qwen3_vl, idefics3, smolvlm, paligemma,
+              gemma3, mllama, internvl, aya_vision, mistral3)
+}
+FAMILIES = tuple(BUILDERS)
+
+
+def build(family: str, out_dir: Path, seed: int = 0) -> Path:
+    """Build one family's tiny model + processor (seeded) and save both to ``out_dir``."""
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    proc, model = BUILDERS[family]()
+    model.eval()
+    gen = model.generation_config
+    gen.bos_token_id, gen.eos_token_id, gen.pad_token_id = 1, 2, 3
+    model.save_pretrained(out_dir)
+    proc.save_pretrained(out_dir)
+    return out_dir
