@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -167,6 +168,8 @@ def run_cmd(
     task_args: Annotated[str | None, typer.Option(help="task.key=value,... task options")] = None,
     n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the 95% CIs")] = 1000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars")] = False,
+    judge: Annotated[str | None, typer.Option(help="LLM judge for tasks scored by one: openai | hf")] = None,
+    judge_args: Annotated[str | None, typer.Option(help="k=v,... for the judge (base_url=,model= or pretrained=)")] = None,
 ) -> None:
     """Evaluate a model on tasks; writes results.json and samples_<task>.jsonl."""
     from .data_root import resolve_data_root
@@ -182,6 +185,7 @@ def run_cmd(
     out = run(
         model, parse_model_args(model_args), tasks, root, output_dir, settings,
         use_cache=not no_cache, task_args=task_args, show_progress=not quiet,
+        judge_kind=judge, judge_args=_judge_args(judge_args),
     )
     if out.doc is None:
         return
@@ -203,6 +207,8 @@ def score_cmd(
     output: Annotated[Path | None, typer.Option(help="Write the task's result JSON here")] = None,
     task_args: Annotated[str | None, typer.Option(help="task.key=value,...")] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    judge: Annotated[str | None, typer.Option(help="LLM judge for tasks scored by one: openai | hf")] = None,
+    judge_args: Annotated[str | None, typer.Option(help="k=v,... for the judge (base_url=,model= or pretrained=)")] = None,
 ) -> None:
     """Re-score a predictions file (a run's samples_<task>.jsonl works as-is)."""
     import json
@@ -217,7 +223,8 @@ def score_cmd(
     TASKS.get(task)
     root = resolve_data_root(data_root)
     args = task_args_for([task], task_args).get(task, {})
-    result, missing, unknown = score_file(task, predictions, root, args, seed=seed)
+    with _judge_for_scoring(judge, _judge_args(judge_args)) as cached_judge:
+        result, missing, unknown = score_file(task, predictions, root, args, seed=seed, judge=cached_judge)
     doc = {"tasks": {task: result.summary()}}
     print_results(doc)
     if missing:
@@ -228,6 +235,31 @@ def score_cmd(
         doc["tasks"][task]["missing_ids"] = missing
         doc["tasks"][task]["unknown_ids"] = unknown
         atomic_write_text(output, json.dumps(doc, indent=2) + "\n")
+
+
+def _judge_args(spec: str | None) -> dict[str, str]:
+    from .task import key_value_pairs
+
+    return dict(key_value_pairs(spec, "--judge-args", "key=value"))
+
+
+@contextlib.contextmanager
+def _judge_for_scoring(kind: str | None, args: dict[str, str]):
+    """The judge for `score`, its verdicts cached in the response cache like a run's."""
+    if kind is None:
+        if args:
+            raise UserError("--judge-args given without --judge openai|hf")
+        yield None
+        return
+    from .cache import ResponseCache
+    from .judge import CachedJudge, make_judge
+    from .runtime import cache_dir
+
+    cache = ResponseCache(Path(cache_dir()) / "responses.sqlite")
+    try:
+        yield CachedJudge(make_judge(kind, args), cache)
+    finally:
+        cache.close()
 
 
 @build_app.command("world")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .judge import judge_records
 from .samples import Sample
 from .task import Task
 
@@ -75,6 +76,7 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
             rec["_sample"] = o.sample
             scored.append(rec)
         records.append(rec)
+    n_judged = judge_records(task, scored)
     task.prepare(scored)
     metrics = task.aggregate(scored) if scored else {}
     ci = task.confidence_intervals(scored, n_boot=n_boot, seed=seed) if scored and n_boot > 0 else {}
@@ -89,12 +91,16 @@ def finalize(task: Task, outcomes: list[Outcome], n_boot: int = 1000, seed: int 
         data_fingerprint=task.data_fingerprint(),
         prompt_fingerprint=task.prompt_fingerprint(),
         records=records,
+        extra={"n_judged": n_judged} if task.judge_mode != "none" else {},
     )
 
 
 def sample_line(rec: dict[str, Any]) -> dict[str, Any]:
-    """The public samples_<task>.jsonl schema: SAMPLE_KEYS, plus ``option_scores`` under logits scoring."""
+    """The public samples_<task>.jsonl schema: SAMPLE_KEYS, plus ``option_scores`` under logits scoring
+    and ``judge`` ({model, prompt, verdict}) where an LLM judge scored the sample."""
     line = {k: rec.get(k) for k in SAMPLE_KEYS}
     if rec.get("option_scores") is not None:
         line["option_scores"] = rec["option_scores"]
+    if rec.get("judge") is not None:
+        line["judge"] = rec["judge"]
     return line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +13,15 @@ from typing import Any
 from .cache import ResponseCache
 from .errors import UserError
 from .evaluation import TaskResult
+from .judge import CachedJudge, Judge, check_judge, make_judge
 from .progress import TaskProgress, share_of
 from .registry import MODELS, TASKS
 from .results import git_commit, now_iso, package_versions, write_results, write_samples
 from .runner import Distributed, RunSettings, TaskStats, evaluate_task
 from .runtime import cache_dir, set_torch_threads
 from .task import Task, build_config, parse_task_args
+
+log = logging.getLogger("deem_eval")
 
 
 @dataclass
@@ -67,6 +71,19 @@ def make_tasks(task_spec: str, data_root: Path, task_args: str | None) -> list[T
     return tasks
 
 
+def attach_judge(tasks: list[Task], kind: str | None, args: dict[str, str] | None) -> Judge | None:
+    """The run's judge, when one is asked for and a task uses it; exit 2 when a task needs one."""
+    if kind is None:
+        if args:
+            raise UserError("--judge-args given without --judge openai|hf")
+        check_judge(tasks, None)
+        return None
+    if not any(t.judge_mode != "none" for t in tasks):
+        log.warning("--judge %s: no task of this run is scored by a judge; it is not used", kind)
+        return None
+    return make_judge(kind, dict(args or {}))
+
+
 def run_id_for(model: str, model_args: dict[str, str], tasks: list[str], settings: RunSettings) -> str:
     blob = json.dumps([model, model_args, tasks, settings.scoring, settings.limit, settings.seed], sort_keys=True)
     stamp = now_iso().replace(":", "").replace("-", "")
@@ -83,13 +100,22 @@ def run(
     use_cache: bool = True,
     task_args: str | None = None,
     show_progress: bool = True,
+    judge_kind: str | None = None,
+    judge_args: dict[str, str] | None = None,
 ) -> RunOutput:
     set_torch_threads()
     dist = Distributed()
     tasks = make_tasks(task_spec, data_root, task_args)
+    judge = attach_judge(tasks, judge_kind, judge_args)
     seed_everything(settings.seed)
     model = MODELS.get(model_name)(**model_args)
+    requested_scoring = settings.scoring
+    settings.scoring = model.resolve_scoring(settings.scoring)
+    settings.batch_size = max(settings.batch_size, model.min_batch_size)
     cache = ResponseCache(Path(cache_dir()) / "responses.sqlite" if use_cache else None)
+    if judge is not None:
+        for task in tasks:
+            task.judge = CachedJudge(judge, cache) if task.judge_mode != "none" else None
     run_id = run_id_for(model_name, model_args, [t.name for t in tasks], settings)
     run_dir = output_dir / model_name / run_id
     settings.image_dir = run_dir / "images"
@@ -122,6 +148,12 @@ def run(
         "batch_size": settings.batch_size,
         "data_root": str(data_root),
     }
+    if settings.scoring != requested_scoring:
+        header["scoring_requested"] = requested_scoring
+    if model.model_info():
+        header["model_info"] = model.model_info()
+    if judge is not None:
+        header["judge"] = {"kind": judge_kind, "model": judge.model, "fingerprint": judge.fingerprint()}
     for name, res in results.items():
         write_samples(run_dir / f"samples_{name}.jsonl", res.records)
     doc = write_results(run_dir / "results.json", header, results, stats)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import DataError, UserError
 from .evaluation import Outcome, TaskResult, finalize
 from .io import field, iter_jsonl
+from .judge import check_judge
 from .registry import TASKS
 from .task import build_config
 
@@ -56,11 +57,16 @@ def _option_scores(obj: dict, path: Path, lineno: int) -> dict[str, float] | Non
 
 
 def score_file(
-    task_name: str, predictions: Path, data_root: Path, task_args: dict[str, str] | None = None, seed: int = 0
+    task_name: str, predictions: Path, data_root: Path, task_args: dict[str, str] | None = None, seed: int = 0,
+    judge: Any = None,
 ) -> tuple[TaskResult, list[str], list[str]]:
-    """Score predictions for one task; returns (result, ids missing from predictions, unknown ids)."""
+    """Score predictions for one task; returns (result, ids missing from predictions, unknown ids).
+
+    ``judge`` (a CachedJudge) scores the records of tasks whose scoring uses an LLM judge."""
     task_cls = TASKS.get(task_name)
     task = task_cls(data_root, build_config(task_cls, task_args or {}))
+    check_judge([task], judge)
+    task.judge = judge if task.judge_mode != "none" else None
     missing_files = task.missing()
     if missing_files:
         raise UserError(

@@ -40,6 +40,8 @@ class Task:
     answer_prefix: ClassVar[str] = ""
     max_new_tokens: ClassVar[int] = 16
     Config: ClassVar[type[TaskConfig]] = TaskConfig
+    judge_mode: ClassVar[str] = "none"  # "none" | "optional" | "required": does scoring use an LLM judge
+    judge: Any = None  # the run's judge (set by `run`/`score` from --judge), or None
 
     def __init__(self, data_root: Path, config: TaskConfig | None = None):
         self.data_root = Path(data_root)
@@ -123,6 +125,14 @@ class Task:
     def compute(self, totals: Mapping[str, Any]) -> dict[str, Any]:
         """Metrics from summed statistics; must also work element-wise on numpy arrays (bootstrap)."""
         raise NotImplementedError
+
+    def judge_prompt(self, record: dict[str, Any]) -> str | None:
+        """The judge's prompt for one scored record, or None when this record needs no judge."""
+        return None
+
+    def apply_verdict(self, record: dict[str, Any], verdict: str) -> None:
+        """Update the record's scoring fields from the judge's raw verdict text."""
+        raise NotImplementedError(f"task {self.name} asks a judge but does not read its verdicts")
 
     def prepare(self, records: list[dict[str, Any]]) -> None:
         """Hook for corpus-level scorers (captions, FID) to fill per-record fields before ``stats``."""

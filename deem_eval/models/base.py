@@ -46,6 +46,17 @@ class ModelAdapter:
     def versions(self) -> dict[str, str]:
         return {}
 
+    def model_info(self) -> dict[str, Any]:
+        """Facts about how this run talked to the model (results.json ``model_info``); {} = none."""
+        return {}
+
+    # ---- run set-up ---------------------------------------------------------------------
+    min_batch_size: int = 1  # adapters that overlap requests (servers) want batches at least this big
+
+    def resolve_scoring(self, scoring: str) -> str:
+        """The scoring this adapter will actually use for a requested one (a server may lack logprobs)."""
+        return scoring
+
     # ---- abilities --------------------------------------------------------------------
     @property
     def can_generate(self) -> bool:
