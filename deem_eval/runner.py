@@ -23,6 +23,10 @@ from .models.base import ModelAdapter
 from .samples import Request, Sample
 from .task import Task
 
+OPTION_SCORE_DECIMALS = 4
+"""Option scores are kept to 1e-4: enough to rank and plot, and stable across batch sizes and
+prefix sharing (float sums differ in the last bits), so samples files stay byte-identical."""
+
 
 @dataclass
 class RunSettings:
@@ -254,7 +258,8 @@ class TaskRunner:
         if self.mode == "options":
             scores = self.timer.call(self.model.score_options, reqs)
             return [
-                (r.options[max(range(len(sc)), key=sc.__getitem__)], dict(zip(r.options, map(float, sc), strict=True)))
+                (r.options[max(range(len(sc)), key=sc.__getitem__)],
+                 dict(zip(r.options, (round(float(x), OPTION_SCORE_DECIMALS) for x in sc), strict=True)))
                 for r, sc in zip(reqs, scores, strict=True)
             ]
         if self.mode == "generate":
