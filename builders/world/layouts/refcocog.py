@@ -9,12 +9,13 @@ plain dicts, lists, strings and numbers (protocol 2), like the released file; th
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .. import scene as S
-from ..catalog import CATEGORIES, COLOUR_NAMES, NAMES
+from ..catalog import BY_NAME, CATEGORIES, COLOUR_NAMES, NAMES
 from ..context import Context
 from ..files import write_json
 from ..language import orientation_phrase, state_word, tokens
@@ -63,8 +64,9 @@ def _phrase(obj: dict, attrs: dict) -> str:
     return " ".join(words)
 
 
-def expressions(obj: dict, objects: list[dict], rng: np.random.Generator) -> list[dict]:
-    """Two or three unambiguous descriptions of ``obj``: [{raw, attrs}]."""
+def expressions(obj: dict, objects: list[dict], rng: np.random.Generator, location: bool = True) -> list[dict]:
+    """Two or three unambiguous descriptions of ``obj``: [{raw, attrs}] (``location=False``: no
+    left/right words, as RefCOCO+ asks)."""
     peers = [o for o in objects if o["category"] == obj["category"]]
     cands: list[dict] = [{"colour": obj["colour"]}]
     xs = sorted(o["centre"][0] for o in peers)
@@ -77,15 +79,16 @@ def expressions(obj: dict, objects: list[dict], rng: np.random.Generator) -> lis
     for key in ("size", "texture", "state", "orientation"):
         if obj.get(key) and obj[key] != "solid":
             cands.append({key: obj[key]})
-    cands = [{"category": obj["category"], **c} for c in cands]
+    cands = [{"category": obj["category"], **c} for c in cands if location or "rank" not in c]
     unique = [c for c in cands if sum(matches(o, c, objects) for o in objects) == 1 and matches(obj, c, objects)]
     first, rest = unique[0], unique[1:]
     picked = [first] + [rest[int(i)] for i in rng.permutation(len(rest))[: int(rng.integers(1, 3))]]
     return [{"raw": _phrase(obj, c), "attrs": c} for c in picked]
 
 
-def ref_scene(rng: np.random.Generator) -> dict:
-    cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+def ref_scene(rng: np.random.Generator, category: str | None = None) -> dict:
+    """Two or three objects of one category (``category``, else a random one) in distinct colours."""
+    cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))] if category is None else BY_NAME[category]
     m = 3 if rng.random() < 0.25 else 2
     colours = [COLOUR_NAMES[int(i)] for i in rng.choice(len(COLOUR_NAMES), size=m, replace=False)]
     groups = []
@@ -103,17 +106,29 @@ def ref_scene(rng: np.random.Generator) -> dict:
 
 
 def build(ctx: Context) -> dict:
-    refs, images, anns = [], [], []
-    sent_id = 0
-    for i in range(ctx.cfg["refcocog"]):
+    def scene(i: int) -> tuple[dict, str]:
         rng = ctx.rng("refcocog", i)
         sc = ref_scene(rng)
         while sum(o["category"] == sc["objects"][0]["category"] for o in sc["objects"]) < 2:
             sc = ref_scene(rng)
-        image_id = IMAGE_ID0 + i
+        return sc, SPLIT_OF[i % 4]
+
+    return write_refer(ctx, "refcocog", "refcocog", "refs(umd).p", ctx.cfg["refcocog"], scene, IMAGE_ID0)
+
+
+def write_refer(ctx: Context, part: str, folder: str, refs_name: str, n: int,
+                scene: Callable[[int], tuple[dict, str]], image_id0: int, location: bool = True) -> dict:
+    """Write a refer-toolkit folder: ``refs_name`` (pickled refs) and ``instances.json``.
+
+    ``scene(i)`` gives image i's scene (its first object's category is the referred one, drawn
+    at least twice) and split; every object of that category becomes a ref."""
+    refs, images, anns = [], [], []
+    sent_id = 0
+    for i in range(n):
+        sc, split = scene(i)
+        image_id = image_id0 + i
         name = f"COCO_train2014_{image_id:012d}.jpg"
         images.append({"id": image_id, "file_name": name, "height": 64, "width": 64, "license": 1})
-        split = SPLIT_OF[i % 4]
         side = []
         target_cat = sc["objects"][0]["category"]
         for obj in sc["objects"]:
@@ -124,7 +139,7 @@ def build(ctx: Context) -> dict:
             if obj["category"] != target_cat:
                 continue
             sents = []
-            for e in expressions(obj, sc["objects"], ctx.rng(f"refcocog-sent-{ann_id}", i)):
+            for e in expressions(obj, sc["objects"], ctx.rng(f"{part}-sent-{ann_id}", i), location):
                 sents.append({"raw": e["raw"], "sent": e["raw"].lower(), "sent_id": sent_id, "tokens": tokens(e["raw"]),
                               "attrs": e["attrs"]})
                 sent_id += 1
@@ -135,13 +150,13 @@ def build(ctx: Context) -> dict:
             refs.append(ref)
             side.append({"ref_id": ref["ref_id"], "object": sc["objects"].index(obj),
                          "sentences": [{"sent": s["sent"], "attrs": s["attrs"]} for s in sents]})
-        ctx.image("refcocog", f"refcocog/images/{name}", sc, image_id=image_id, split=split, refs=side)
-    out = ctx.out / "refcocog"
+        ctx.image(part, f"{folder}/images/{name}", sc, image_id=image_id, split=split, refs=side)
+    out = ctx.out / folder
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "refs(umd).p", "wb") as f:
+    with open(out / refs_name, "wb") as f:
         pickle.dump(refs, f, protocol=2)
     cats = [{"id": i + 1, "name": c.name, "supercategory": c.scene} for i, c in enumerate(CATEGORIES)]
-    write_json(out / "instances.json", {"info": {"description": "refcocog (synthetic world)"},
+    write_json(out / "instances.json", {"info": {"description": f"{folder} (synthetic world)"},
                                         "licenses": [{"id": 1, "name": "CC BY 4.0"}],
                                         "images": images, "annotations": anns, "categories": cats})
-    return {"refcocog_refs": len(refs), "refcocog_val": sum(r["split"] == "val" for r in refs)}
+    return {f"{part}_refs": len(refs), f"{part}_val": sum(r["split"] == "val" for r in refs)}
