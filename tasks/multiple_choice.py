@@ -98,8 +98,11 @@ class TableTask(Task):
         return files_fingerprint(self.data_dir, files, self.name) if files else super().data_fingerprint()
 
     def table_rows(self, columns: tuple[str, ...], optional: tuple[str, ...] = ()):
-        """Yield (file, 'row N: ', row) from the TSV or the parquet files; DataError when neither exists."""
+        """Yield (file, 'row N: ', row) from the TSV or the parquet files; DataError when neither exists.
+
+        Empty cells (pandas' NA spellings such as "nan", which some parquet copies hold) are None."""
         from deem_eval.io_tables import iter_parquet, read_tsv
+        from deem_eval.metrics.choice import is_missing
 
         tsv = self.tsv_path()
         if tsv is not None:
@@ -110,7 +113,7 @@ class TableTask(Task):
         if not files:
             raise DataError(self.data_dir, "no data found", expected=self.layout)
         for path, i, row in iter_parquet(files, columns, self.layout, optional):
-            yield path, f"row {i}: ", row
+            yield path, f"row {i}: ", {k: (None if is_missing(v) else v) for k, v in row.items()}
 
     def row_image(self, cell: Any, key: str, path: Path, where: str):
         """A TSV cell holds base64 text, a parquet cell an image struct."""

@@ -58,8 +58,17 @@ def rotate(choices: Mapping[str, str], answer: str, k: int) -> tuple[dict[str, s
     return shifted, letters[(letters.index(answer) - k) % n]
 
 
+# A capital letter standing alone ("A or B", "B, not C"); "A" before a lower-case word is the article.
+_BARE_CAPITAL = re.compile(r"(?<![\w'])(?:A(?! (?!(?:or|and|nor)\b)[a-z])|[B-Z])(?![\w'])")
+
+
 def extract_choice(response: str, choices: Mapping[str, str]) -> str | None:
-    """The letter (upper case) a response picks among ``choices``, or None if it names none or several."""
+    """The letter (upper case) a response picks among ``choices``, or None if it names none or several.
+
+    Like VLMEvalKit's ``can_infer_option``, a response naming two option letters on their own
+    ("A or B") picks none."""
+    if len({m.group(0) for m in _BARE_CAPITAL.finditer(response)} & set(choices)) > 1:
+        return None
     found = extract_option(response, [(c.lower(), t) for c, t in choices.items()])
     return found.upper() if found else None
 
