@@ -101,13 +101,13 @@ def struct_image(cell: Any, key: str, path: Path, where: str, expected: str) -> 
     """An ImageRef from a Hugging Face ``Image`` cell ({bytes, path}); a list cell uses its first image."""
     if isinstance(cell, list):
         if not cell:
-            raise DataError(path, f"{where}: image list is empty", expected=expected)
+            raise DataError(path, f"{where}image list is empty", expected=expected)
         cell = cell[0]
     if isinstance(cell, dict) and cell.get("bytes"):
         return ImageRef(key=key, data=cell["bytes"])
     if isinstance(cell, bytes | bytearray) and cell:
         return ImageRef(key=key, data=bytes(cell))
-    raise DataError(path, f"{where}: image has no bytes", expected=expected)
+    raise DataError(path, f"{where}image has no bytes", expected=expected)
 
 
 def files_fingerprint(base: Path, files: Sequence[Path], salt: str = "") -> str:
