@@ -1,0 +1,101 @@
+"""Prefix sharing: the shared-prefix forward equals the full forward row by row."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deem_eval.models.prefix import PrefillCounter, Row, SharedPrefixLM, common_prefix
+
+
+@pytest.fixture(scope="module")
+def lm():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def _row(lm, key, ids, **kw) -> Row:
+    with torch.no_grad():
+        emb = lm.get_input_embeddings()(torch.tensor(ids))
+    return Row(key, ids, emb, **kw)
+
+
+def _full_logits(lm, ids) -> torch.Tensor:
+    with torch.no_grad():
+        return lm(input_ids=torch.tensor([ids])).logits[0].float()
+
+
+# Image A asked three questions (shared prefix 1 2 3 4), image B once, image C with a prefix that
+# starts like A's but is another image: no false sharing across keys.
+ROWS = [("A", [1, 2, 3, 4, 5, 6, 7]), ("A", [1, 2, 3, 4, 5, 9]), ("A", [1, 2, 3, 4, 8, 8, 8, 8]),
+        ("B", [1, 3, 3, 3, 5, 6, 7, 10, 11, 12, 13]), ("C", [1, 2, 3, 4, 5, 6, 7]), (None, [7, 7, 2])]
+
+
+def test_common_prefix():
+    assert common_prefix([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
+    assert common_prefix([[5], [6]]) == 0
+    assert common_prefix([[1, 2], [1, 2]]) == 2
+
+
+@pytest.mark.parametrize("order", [list(range(6)), [5, 3, 0, 4, 2, 1]])
+def test_logits_match_full_forward(lm, order):
+    eng = SharedPrefixLM(lm)
+    rows = [_row(lm, *ROWS[i], min_suffix=2) for i in order]
+    out = eng.logits(rows)
+    for i, got in zip(order, out, strict=True):
+        want = _full_logits(lm, ROWS[i][1])[-2:]
+        assert got.shape == want.shape
+        assert (got - want).abs().max() < 1e-4
+
+
+def test_batches_reuse_stored_prefix_and_stay_exact(lm):
+    """A's questions split over two calls: the second continues A's stored prefix."""
+    eng = SharedPrefixLM(lm)
+    first = eng.logits([_row(lm, *ROWS[0])])
+    tokens_after_first = eng.counter.n_prefill_tokens
+    second = eng.logits([_row(lm, *ROWS[1]), _row(lm, *ROWS[2])])
+    assert tokens_after_first == 7  # 6 prefix tokens + the last one
+    # rows 1 and 2 share 1 2 3 4 with the stored prefix: only their 2 + 4 remaining tokens run
+    assert eng.counter.n_prefill_tokens - tokens_after_first == 2 + 4
+    for (_, ids), got in zip(ROWS[:3], first + second, strict=True):
+        assert (got[-1] - _full_logits(lm, ids)[-1]).abs().max() < 1e-4
+
+
+def test_greedy_equals_hf_generate(lm):
+    eng = SharedPrefixLM(lm)
+    rows = [_row(lm, *r) for r in ROWS]
+    got = eng.greedy(rows, max_new_tokens=6, stop_ids=[0], embed_tokens=lm.get_input_embeddings())
+    for (_, ids), toks in zip(ROWS, got, strict=True):
+        ref = lm.generate(torch.tensor([ids]), max_new_tokens=6, do_sample=False, eos_token_id=0,
+                          pad_token_id=0)[0, len(ids):].tolist()
+        cut = ref.index(0) if 0 in ref else len(ref)
+        assert toks == ref[:cut]
+
+
+def test_floor_is_the_trie_of_each_images_rows():
+    c = PrefillCounter()
+
+    def e(n: int) -> torch.Tensor:
+        return torch.zeros(n, 0)
+
+    rows = [Row("A", [1, 2, 3], e(3)), Row("A", [1, 2, 4], e(3)), Row("A", [1, 5], e(2)),
+            Row("A", [1, 2, 3], e(3)),  # a repeat
+            Row("B", [1, 2, 3], e(3)), Row(None, [9, 9], e(2))]
+    c.note_rows(rows)
+    # A: distinct prefixes 1, 12, 123, 124, 15 -> 5 tokens; B: 3 tokens; the unkeyed row: 2.
+    assert c.floor() == 5 + 3 + 2
+    # the last min_suffix tokens of a row are always its own: [1,2] and [1,2,7] share only "1"
+    c2 = PrefillCounter()
+    c2.note_rows([Row("A", [1, 2], e(2), min_suffix=1), Row("A", [1, 2, 7], e(3), min_suffix=2)])
+    assert c2.floor() == 2 + 2
+
+
+def test_row_checks_lengths(lm):
+    with pytest.raises(ValueError, match="ids"):
+        Row("A", [1, 2, 3], torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="min_suffix"):
+        Row("A", [1, 2], torch.zeros(2, 4), min_suffix=3)
