@@ -93,7 +93,7 @@ def encode_image(model, processor, family: Family, image: Any, text: str, device
     parts = {}
     for name in family.feature_fields:
         value = getattr(out, name)
-        parts[name] = list(value) if name == "deepstack_features" else value
+        parts[name] = value
     return EncodedImage(image=image, output_cls=type(out), parts=parts)
 
 
@@ -104,8 +104,8 @@ def merge_encoded(encoded: Sequence[EncodedImage]) -> Any:
     merged: dict[str, Any] = {}
     for name in encoded[0].parts:
         values = [e.parts[name] for e in encoded]
-        if name == "deepstack_features":  # one tensor per layer, image tokens stacked
-            merged[name] = [torch.cat(layer) for layer in zip(*values, strict=True)]
+        if name == "deepstack_features":  # per layer, one tensor per image (Qwen3-VL)
+            merged[name] = [tuple(t for per_image in layer for t in per_image) for layer in zip(*values, strict=True)]
         elif isinstance(values[0], (list, tuple)):  # one tensor per image
             merged[name] = [t for v in values for t in v]
         else:

@@ -336,7 +336,7 @@ def smolvlm():
 
 def _gemma_text(vocab_size: int, cls):
     t = _text(vocab_size)
-    t.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16)
+    t.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16)
     return cls(**t)
 
 
@@ -385,7 +385,11 @@ def gemma3():
         image_token_id=ids["<image_soft_token>"], boi_token_id=ids["<start_of_image>"],
         eoi_token_id=ids["<end_of_image>"],
     )
-    return proc, Gemma3ForConditionalGeneration(cfg)
+    model = Gemma3ForConditionalGeneration(cfg)
+    # Gemma scales embeddings by sqrt(hidden) and normalises every sub-layer's output: smaller
+    # token embeddings keep the last token from deciding every greedy answer.
+    model.model.language_model.embed_tokens.weight.data.mul_(0.5)
+    return proc, model
 
 
 def mllama():
@@ -509,6 +513,10 @@ def build(family: str, out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     proc, model = BUILDERS[family]()
+    with torch.no_grad():  # zero-initialised projections (Gemma 3's) would make the model image-blind
+        for p in model.parameters():
+            if p.ndim >= 2 and not p.any():
+                p.normal_(0.0, INIT)
     model.eval()
     gen = model.generation_config
     gen.bos_token_id, gen.eos_token_id, gen.pad_token_id = 1, 2, 3
