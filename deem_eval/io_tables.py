@@ -3,20 +3,20 @@ parquet files with image structs, read with located errors; their images load la
 
 A TSV is read with pandas as VLMEvalKit reads it (tab-separated, quoted fields may span lines,
 pandas' NA spellings are empty cells); rows are numbered from 1 after the header. Parquet files
-are read with pyarrow one record batch at a time.
+are streamed by ``deem_eval.hf_parquet``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import DataError, SampleError
+from .hf_parquet import image_ref, parquet_rows
 from .io import require_file
 from .samples import ImageRef
 
@@ -76,44 +76,18 @@ def parquet_files(folder: Path, patterns: Sequence[str]) -> list[Path]:
 
 def iter_parquet(paths: Sequence[Path], columns: Sequence[str], expected: str,
                  optional: Sequence[str] = ()) -> Iterator[tuple[Path, int, dict[str, Any]]]:
-    """Yield (file, row number from 1, row) over parquet files holding ``columns`` (and any of ``optional``)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """Yield (file, row number from 1, row) over several parquet files (``hf_parquet.parquet_rows``)."""
     for path in paths:
-        try:
-            pf = pq.ParquetFile(path)
-            names = pf.schema_arrow.names
-            absent = [c for c in columns if c not in names]
-            if absent:
-                raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=expected)
-            wanted = list(columns) + [c for c in optional if c in names and c not in columns]
-            row_no = 0
-            for batch in pf.iter_batches(batch_size=64, columns=wanted):
-                for row in batch.to_pylist():
-                    row_no += 1
-                    yield path, row_no, row
-        except pa.ArrowException as exc:
-            raise DataError(path, f"not a readable parquet file ({exc})", expected=expected) from exc
+        for row_no, row in parquet_rows(path, columns, expected, optional):
+            yield path, row_no, row
 
 
-def struct_image(cell: Any, key: str, path: Path, where: str, expected: str) -> ImageRef:
-    """An ImageRef from a Hugging Face ``Image`` cell ({bytes, path}); a list cell uses its first image."""
+def cell_image(cell: Any, key: str, path: Path, row: int, base: Path, column: str = "image") -> ImageRef:
+    """An image from a table cell: base64 text (TSV), an image struct, or a list of structs (its first)."""
+    if isinstance(cell, str):
+        return Base64Image(key=key, b64=cell)
     if isinstance(cell, list):
         if not cell:
-            raise DataError(path, f"{where}image list is empty", expected=expected)
+            raise DataError(path, f"row {row}: {column} list is empty", expected="at least one image")
         cell = cell[0]
-    if isinstance(cell, dict) and cell.get("bytes"):
-        return ImageRef(key=key, data=cell["bytes"])
-    if isinstance(cell, bytes | bytearray) and cell:
-        return ImageRef(key=key, data=bytes(cell))
-    raise DataError(path, f"{where}image has no bytes", expected=expected)
-
-
-def files_fingerprint(base: Path, files: Sequence[Path], salt: str = "") -> str:
-    """Hash of files' names (relative to ``base``), sizes and mtimes: cheap, changes when data changes."""
-    h = hashlib.sha256(salt.encode())
-    for p in files:
-        st = p.stat()
-        h.update(f"{p.relative_to(base)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    return image_ref(cell, key, path, row, column, base)

@@ -92,7 +92,7 @@ class MMBench(TableTask, LetterChoiceTask):
         originals: list[dict[str, Any]] = []
         groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
         seen: set[int] = set()
-        for path, where, row in self.table_rows(COLUMNS, OPTIONAL):
+        for path, row_no, where, row in self.table_rows(COLUMNS, OPTIONAL):
             try:
                 index = int(str(row["index"]).strip())
             except ValueError:
@@ -104,7 +104,7 @@ class MMBench(TableTask, LetterChoiceTask):
             hint = row.get("hint")
             l2 = row.get("l2-category") or row.get("L2-category")
             q = {
-                "index": index, "group": index % COPY_STRIDE, "choices": choices, "path": path, "where": where,
+                "index": index, "group": index % COPY_STRIDE, "choices": choices, "path": path, "where": where, "row": row_no,
                 "answer": checked_answer(row["answer"], choices, path, where),
                 "question": str(row["question"] or "").strip(), "hint": str(hint).strip() if hint else None,
                 "category": row["category"], "l2": l2, "image": row["image"],
@@ -131,7 +131,7 @@ class MMBench(TableTask, LetterChoiceTask):
                 raise DataError(q["path"], f"{q['where']}image refers to {cell!r}, not to its original "
                                 f"row {original['index']}", expected="base64 image text or the original's index")
             cell = original["image"]
-        return self.row_image(cell, key, q["path"], q["where"])
+        return self.row_image(cell, key, q["path"], q["row"])
 
     def samples(self) -> Iterator[Sample]:
         originals, groups = self._questions()
@@ -175,7 +175,6 @@ class MMBench(TableTask, LetterChoiceTask):
         letter = judge_choice(verdict, record["choices"])
         record["parsed"] = letter
         record["score"] = float(letter == record["target"])
-        record["judge_verdict"] = verdict
 
     def _credit(self, records: Sequence[dict[str, Any]]) -> None:
         """Credit each complete question once, on its first shift (sums over records stay exact)."""
@@ -187,15 +186,8 @@ class MMBench(TableTask, LetterChoiceTask):
                 records[i]["circular_correct"] = float(right and k == 0)
 
     def prepare(self, records: list[dict[str, Any]]) -> None:
+        """Runs after the judge (``finalize``), so judged shifts count."""
         self._credit(records)
-
-    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
-        self._credit(records)  # again, in case a judge changed scores after prepare
-        return super().aggregate(records)
-
-    def confidence_intervals(self, records: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0):
-        self._credit(records)
-        return super().confidence_intervals(records, n_boot=n_boot, seed=seed)
 
     def bootstrap_units(self, records: Sequence[dict[str, Any]]) -> list[list[int]]:
         return list(_groups(records).values())

@@ -66,7 +66,7 @@ class MMStar(TableTask, LetterChoiceTask):
 
     def samples(self) -> Iterator[Sample]:
         seen: set[str] = set()
-        for path, where, row in self.table_rows(COLUMNS, optional=("A", "B", "C", "D")):
+        for path, row_no, where, row in self.table_rows(COLUMNS, optional=("A", "B", "C", "D")):
             sid = str(row["index"]).strip()
             if not sid or sid in seen:
                 raise DataError(path, f"{where}index {row['index']!r} is empty or repeated", expected=self.layout)
@@ -77,7 +77,7 @@ class MMStar(TableTask, LetterChoiceTask):
             yield Sample(
                 id=sid,
                 target=checked_answer(row["answer"], choices, path, where),
-                image=self.row_image(row["image"], f"mmstar/{sid}", path, where),
+                image=self.row_image(row["image"], f"mmstar/{sid}", path, row_no),
                 question=question,
                 options=list(choices),
                 meta={"choices": choices, "category": row["category"], "l2": row["l2_category"]},

@@ -112,7 +112,6 @@ class MMVet(Task):
         grade = parse_grade(verdict)
         record["score"] = 0.0 if grade is None else grade
         record["verdict_unreadable"] = grade is None
-        record["judge_verdict"] = verdict
 
     def stats(self, record: dict[str, Any]) -> dict[str, float]:
         if record.get("score") is None:

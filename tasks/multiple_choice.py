@@ -92,13 +92,13 @@ class TableTask(Task):
         return [] if self.source_files() else super().missing()
 
     def data_fingerprint(self) -> str:
-        from deem_eval.io_tables import files_fingerprint
+        from deem_eval.hf_parquet import files_fingerprint
 
         files = self.source_files()
-        return files_fingerprint(self.data_dir, files, self.name) if files else super().data_fingerprint()
+        return files_fingerprint(self.name, self.data_dir, files) if files else super().data_fingerprint()
 
     def table_rows(self, columns: tuple[str, ...], optional: tuple[str, ...] = ()):
-        """Yield (file, 'row N: ', row) from the TSV or the parquet files; DataError when neither exists.
+        """Yield (file, row number, 'row N: ', row) from the TSV or the parquet files; DataError when neither exists.
 
         Empty cells (pandas' NA spellings such as "nan", which some parquet copies hold) are None."""
         from deem_eval.io_tables import iter_parquet, read_tsv
@@ -107,20 +107,18 @@ class TableTask(Task):
         tsv = self.tsv_path()
         if tsv is not None:
             for i, row in enumerate(read_tsv(tsv, columns, self.layout), 1):
-                yield tsv, f"row {i}: ", row
+                yield tsv, i, f"row {i}: ", row
             return
         files = self.parquets()
         if not files:
             raise DataError(self.data_dir, "no data found", expected=self.layout)
         for path, i, row in iter_parquet(files, columns, self.layout, optional):
-            yield path, f"row {i}: ", {k: (None if is_missing(v) else v) for k, v in row.items()}
+            yield path, i, f"row {i}: ", {k: (None if is_missing(v) else v) for k, v in row.items()}
 
-    def row_image(self, cell: Any, key: str, path: Path, where: str):
-        """A TSV cell holds base64 text, a parquet cell an image struct."""
-        from deem_eval.io_tables import Base64Image, struct_image
+    def row_image(self, cell: Any, key: str, path: Path, row: int):
+        """A TSV cell holds base64 text, a parquet cell an image struct (or a list of them)."""
+        from deem_eval.io_tables import cell_image
 
-        if isinstance(cell, str):
-            return Base64Image(key=key, b64=cell)
         if cell is None:
-            raise DataError(path, f"{where}no image", expected=self.layout)
-        return struct_image(cell, key, path, where, self.layout)
+            raise DataError(path, f"row {row}: no image", expected=self.layout)
+        return cell_image(cell, key, path, row, self.data_dir)

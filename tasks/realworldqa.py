@@ -81,7 +81,7 @@ class RealWorldQA(TableTask):
 
     def samples(self) -> Iterator[Sample]:
         n = 0
-        for path, where, row in self.table_rows(COLUMNS):
+        for path, row_no, where, row in self.table_rows(COLUMNS):
             question, answer = row["question"], row["answer"]
             if not isinstance(question, str) or not question.strip():
                 raise DataError(path, f"{where}question is empty or not text", expected=self.layout)
@@ -91,7 +91,7 @@ class RealWorldQA(TableTask):
             n += 1
             yield Sample(
                 id=sid, target=str(answer).strip(), question=question.strip(),
-                image=self.row_image(row["image"], f"realworldqa/{sid}", path, where),
+                image=self.row_image(row["image"], f"realworldqa/{sid}", path, row_no),
                 meta={"type": "multiple_choice" if option_texts(question) else "open"},
             )
         if n == 0:

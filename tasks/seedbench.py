@@ -113,22 +113,22 @@ class SeedBenchImage(TableTask, LetterChoiceTask):
 
     def _parquet_samples(self) -> Iterator[Sample]:
         seen: set[str] = set()
-        for path, where, row in self.table_rows(FIELDS + ("image",)):
+        for path, row_no, where, row in self.table_rows(FIELDS + ("image",)):
             if row["data_type"] != "image":
                 continue
-            image = self.row_image(row["image"], f"seedbench/{row['data_id']}", path, where)
+            image = self.row_image(row["image"], f"seedbench/{row['data_id']}", path, row_no)
             yield self._sample(row, image, DIMENSIONS, path, where, seen)
         if not seen:
             raise DataError(self.parquets()[0], "holds no image questions", expected=self.layout)
 
     def _tsv_samples(self) -> Iterator[Sample]:
         seen: set[str] = set()
-        for path, where, row in self.table_rows(TSV_COLUMNS):
+        for path, row_no, where, row in self.table_rows(TSV_COLUMNS):
             choices = checked_choices(choices_from_row(row, "ABCD"), path, where)
             sid = self._new_id(row["index"], seen, path, where)
             yield Sample(
                 id=sid, target=checked_answer(row["answer"], choices, path, where),
-                image=self.row_image(row["image"], f"seedbench/{sid}", path, where),
+                image=self.row_image(row["image"], f"seedbench/{sid}", path, row_no),
                 question=str(row["question"] or "").strip(), options=list(choices),
                 meta={"choices": choices, "dimension": row["category"]},
             )

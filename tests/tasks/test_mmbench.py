@@ -57,6 +57,8 @@ def test_circular_eval_by_hand(tmp_path):
 class FixedJudge:
     """A stand-in judge: answers each prompt with the next fixed verdict."""
 
+    model = "fixed"
+
     def __init__(self, verdicts: list[str]):
         self.verdicts, self.prompts = list(verdicts), []
 
@@ -68,13 +70,11 @@ class FixedJudge:
 def _judged(verdict: str) -> tuple[dict, FixedJudge]:
     t = task("mmbench")
     outcomes = [Outcome(s, t.prompt(s), PREDICTIONS[s.id]) for s in t.samples()]
-    result = finalize(t, outcomes, n_boot=0)
-    judge = FixedJudge([verdict])
-    for rec in result.records:
-        prompt = t.judge_prompt(rec)
-        if prompt is not None:
-            t.apply_verdict(rec, judge.judge([prompt])[0])
-    return t.aggregate(result.records), judge
+    t.judge = judge = FixedJudge([verdict])
+    result = finalize(t, outcomes, n_boot=0)  # judges the records, then credits the questions
+    assert result.extra["n_judged"] == 1
+    assert result.records[-1]["judge"] == {"model": "fixed", "prompt": judge.prompts[0], "verdict": verdict}
+    return result.metrics, judge
 
 
 def test_judge_only_when_rules_fail():

@@ -77,7 +77,7 @@ def _rows():
     [
         (lambda rows: rows[2].update(answer=""), "row 3: answer is empty"),
         (lambda rows: rows[1].update(question=" "), "row 2: question is empty"),
-        (lambda rows: rows[0].update(image={"bytes": None, "path": "x.jpg"}), "row 1: image has no bytes"),
+        (lambda rows: rows[0].update(image={"bytes": None, "path": None}), "row 1: image has neither bytes nor path"),
         (lambda rows: [r.pop("answer") for r in rows], "lacks column\\(s\\) answer"),
     ],
 )
