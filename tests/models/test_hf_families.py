@@ -193,3 +193,27 @@ def test_unsupported_family_is_one_clear_error(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "not_a_real_vlm"}')
     with pytest.raises(UserError, match="not_a_real_vlm"):
         HFVLMAdapter(pretrained=str(tmp_path))
+
+
+@pytest.mark.parametrize("family", RUNNABLE)
+def test_runner_same_predictions_at_batch_1_and_8_and_counts_encodes(family_dirs, tmp_path, family):
+    import json
+
+    import tests.plugins.toy as toy
+    from deem_eval.run import run
+    from deem_eval.runner import RunSettings
+
+    root = toy.write_toy_data(tmp_path / "data")  # 6 images, 3 questions each
+    args = {"pretrained": str(family_dirs(family)), "device": "cpu"}
+    preds = {}
+    for scoring in ("generate", "logits"):
+        for bs in (1, 8):
+            settings = RunSettings(batch_size=bs, scoring=scoring, n_boot=50)
+            out = run("hf-vlm", args, "toy_yesno", root, tmp_path / f"runs{scoring}{bs}", settings,
+                      use_cache=False, show_progress=False)
+            entry = json.loads((out.run_dir / "results.json").read_text())["tasks"]["toy_yesno"]
+            assert entry["n_errors"] == 0
+            assert entry["n_image_encodes"] == (6 if FAMILIES[family].reuse else 0)
+            preds[scoring, bs] = [r["prediction"] for r in out.results["toy_yesno"].records]
+    assert preds["generate", 1] == preds["generate", 8]
+    assert preds["logits", 1] == preds["logits", 8]
