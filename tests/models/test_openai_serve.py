@@ -216,9 +216,8 @@ def test_kill_and_resume(first_run, served, data_root, tmp_path):
         assert not list((tmp_path / "killed").rglob("results.json"))
 
         proxy.delay_s, before = 0.0, proxy.seen
-        done = subprocess.run([*cmd, "--output-dir", str(tmp_path / "resumed")], env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
+        res = runner.invoke(app, [*cmd[3:], "--output-dir", str(tmp_path / "resumed")])  # same cache, in-process
+        assert res.exit_code == 0, res.output
         resumed = _run_dir(tmp_path / "resumed")
         doc = json.loads((resumed / "results.json").read_text())
         n_cached = sum(t["n_cached"] for t in doc["tasks"].values())
