@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
+from .listing import assert_listed
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -135,3 +136,7 @@ def test_bad_input_is_located(tmp_path, edit, fragment):
     ap.write_text(json.dumps(a))
     with pytest.raises(DataError, match=fragment):
         list(task("amber_disc", root).samples())
+
+
+def test_listed_with_expected_files_and_source():
+    assert_listed("amber_disc", "amber/data/annotations.json", "amber/image", "junyangwang0410/AMBER")

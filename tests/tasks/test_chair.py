@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
+from .listing import assert_listed
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -117,3 +118,7 @@ def test_bad_annotations_are_located(tmp_path, name, edit, fragment):
     with pytest.raises(DataError, match=fragment) as err:
         list(task("chair", root).samples())
     assert path.name in str(err.value)
+
+
+def test_listed_with_expected_files_and_source():
+    assert_listed("chair", "chair/annotations/instances_val2014.json", "chair/val2014", "LisaAnne/Hallucination")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import yorn_answer
 
+from .listing import assert_listed
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -171,3 +172,7 @@ def test_hf_parquet_layout(tmp_path):
     assert samples[0].image.data == buf.getvalue() and samples[4].image is None
     result = score("hallusionbench", {k: v[0] for k, v in TRICKY.items()}, tmp_path, root=tmp_path)
     assert result.metrics == pytest.approx(EXPECTED, abs=1e-4)
+
+
+def test_listed_with_expected_files_and_source():
+    assert_listed("hallusionbench", "hallusionbench/HallusionBench.json", "hallusionbench/hallusion_bench", "tianyi-lab/HallusionBench")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import mme_answer
 
+from .listing import assert_listed
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -165,3 +166,7 @@ def test_hf_parquet_layout(tmp_path):
     # code_reasoning: 2/2, 1/1 image -> 200; color: 1/2, 0/1 -> 50
     assert result.metrics["code_reasoning"] == 200.0 and result.metrics["color"] == 50.0
     assert result.metrics["perception"] == 50.0 and result.metrics["cognition"] == 200.0
+
+
+def test_listed_with_expected_files_and_source():
+    assert_listed("mme", "mme/MME_Benchmark_release_version", "lmms-lab/MME", "hallucination")

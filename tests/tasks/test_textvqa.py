@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
+from .listing import assert_listed
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -129,3 +130,7 @@ def test_hf_parquet_layout(tmp_path):
     assert [x.id for x in s] == ["34602", "34603", "34604"] and s[0].image.data == buf.getvalue()
     assert "Reference OCR token: dakota\n" in t.prompt(s[0])
     assert score("textvqa", PREDS, tmp_path, root=tmp_path).metrics == pytest.approx(EXPECTED, abs=1e-4)
+
+
+def test_listed_with_expected_files_and_source():
+    assert_listed("textvqa", "textvqa/TextVQA_0.5.1_val.json", "textvqa/train_images", "lmms-lab/textvqa")
