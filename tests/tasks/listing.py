@@ -17,3 +17,17 @@ def assert_listed(name: str, *fragments: str) -> None:
     flat = " ".join(res.output.split())
     for fragment in fragments:
         assert fragment in flat, (fragment, res.output)
+
+
+def assert_score_exits_2(name: str, root, tmp_path, *fragments: str) -> None:
+    """`deem-eval score` on bad data: exit 2 and one message naming the file (no traceback)."""
+    from deem_eval.cli import app
+
+    preds = tmp_path / "empty.jsonl"
+    preds.write_text("")
+    res = CliRunner().invoke(app, ["score", "--task", name, "--predictions", str(preds), "--data-root", str(root)])
+    assert res.exit_code == 2, res.output
+    flat = " ".join(res.output.split())
+    assert "Traceback" not in res.output and flat.count("error:") == 1, res.output
+    for fragment in fragments:
+        assert fragment in flat, (fragment, res.output)

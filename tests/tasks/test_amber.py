@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed
+from .listing import assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -140,3 +140,9 @@ def test_bad_input_is_located(tmp_path, edit, fragment):
 
 def test_listed_with_expected_files_and_source():
     assert_listed("amber_disc", "amber/data/annotations.json", "amber/image", "junyangwang0410/AMBER")
+
+
+def test_bad_file_exits_2_through_the_cli(tmp_path):
+    root = copy_fixture("amber", tmp_path)
+    (root / "amber/data/annotations.json").write_text('[{"id": 1005, "type": "relation", "truth": "maybe"}]')
+    assert_score_exits_2("amber_disc", root, tmp_path, "annotations.json", "item 0 truth")

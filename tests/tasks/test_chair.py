@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed
+from .listing import assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -122,3 +122,9 @@ def test_bad_annotations_are_located(tmp_path, name, edit, fragment):
 
 def test_listed_with_expected_files_and_source():
     assert_listed("chair", "chair/annotations/instances_val2014.json", "chair/val2014", "LisaAnne/Hallucination")
+
+
+def test_bad_file_exits_2_through_the_cli(tmp_path):
+    root = copy_fixture("chair", tmp_path)
+    (root / "chair/annotations/instances_val2014.json").write_text('{"categories": [{"id": 1, "name": "alien"}]}')
+    assert_score_exits_2("chair", root, tmp_path, "instances_val2014.json", "'alien'")

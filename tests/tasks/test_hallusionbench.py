@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import yorn_answer
 
-from .listing import assert_listed
+from .listing import assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -176,3 +176,9 @@ def test_hf_parquet_layout(tmp_path):
 
 def test_listed_with_expected_files_and_source():
     assert_listed("hallusionbench", "hallusionbench/HallusionBench.json", "hallusionbench/hallusion_bench", "tianyi-lab/HallusionBench")
+
+
+def test_bad_file_exits_2_through_the_cli(tmp_path):
+    root = copy_fixture("hallusionbench", tmp_path)
+    (root / "hallusionbench/HallusionBench.json").write_text('[{"category": "VD",\n')
+    assert_score_exits_2("hallusionbench", root, tmp_path, "HallusionBench.json, line 2", "not valid JSON")

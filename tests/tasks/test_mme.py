@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import mme_answer
 
-from .listing import assert_listed
+from .listing import assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -170,3 +170,9 @@ def test_hf_parquet_layout(tmp_path):
 
 def test_listed_with_expected_files_and_source():
     assert_listed("mme", "mme/MME_Benchmark_release_version", "lmms-lab/MME", "hallucination")
+
+
+def test_bad_file_exits_2_through_the_cli(tmp_path):
+    root = copy_fixture("mme", tmp_path)
+    (root / "mme/MME_Benchmark_release_version/existence/000000006040.txt").write_text("Is there a cat?\tPerhaps\n")
+    assert_score_exits_2("mme", root, tmp_path, "000000006040.txt, line 1", "yes/no")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed
+from .listing import assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -134,3 +134,9 @@ def test_hf_parquet_layout(tmp_path):
 
 def test_listed_with_expected_files_and_source():
     assert_listed("textvqa", "textvqa/TextVQA_0.5.1_val.json", "textvqa/train_images", "lmms-lab/textvqa")
+
+
+def test_bad_file_exits_2_through_the_cli(tmp_path):
+    root = copy_fixture("textvqa", tmp_path)
+    (root / "textvqa/TextVQA_0.5.1_val.json").write_text('{"data": [{"question_id": 1}]}')
+    assert_score_exits_2("textvqa", root, tmp_path, "TextVQA_0.5.1_val.json", "data[0]")
