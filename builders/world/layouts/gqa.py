@@ -20,7 +20,7 @@ from ..files import write_json
 from ..language import article
 from ..questions import exists_question, negatives
 
-SIZE = {"small": 8, "full": 130}  # images; about 2.5 questions each
+SIZE = {"small": 8, "full": 100}  # images; about 2.8 questions each
 PER_IMAGE = 3
 GAP = 10.0  # pixels between centres for a left/right/above relation
 IMAGE_ID0 = 2300000

@@ -13,7 +13,7 @@ from ..context import Context
 from ..files import write_json
 from ..language import counted, group_phrase, join
 
-SIZE = {"small": {"train": 2, "val": 2, "test": 6}, "full": {"train": 10, "val": 10, "test": 80}}
+SIZE = {"small": {"train": 2, "val": 2, "test": 6}, "full": {"train": 10, "val": 10, "test": 50}}
 IMAGE_ID0 = 2400000
 URL = "https://cs.stanford.edu/people/rak248/VG_100K/{}.jpg"
 
