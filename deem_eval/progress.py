@@ -58,6 +58,7 @@ class TaskProgress:
         self.done = 0
         self._bar: Any = None
         self._t0 = self._last = 0.0
+        self._printed = -1
 
     def __enter__(self) -> Callable[[int], None] | None:
         if not self.enabled:
@@ -101,6 +102,7 @@ class TaskProgress:
             self._print(elapsed)
 
     def _print(self, elapsed: float) -> None:
+        self._printed = self.done
         print(status_line(self.label, self.done, self.total, elapsed), file=self.stream, flush=True)
 
     def __exit__(self, *exc: object) -> bool:
@@ -108,7 +110,7 @@ class TaskProgress:
             return False
         if self._bar is not None:
             self._bar.stop()
-        else:
+        elif self._printed != self.done:  # the last periodic line may already say it
             self._print(self.clock() - self._t0)
         return False
 

@@ -42,8 +42,12 @@ def test_plain_lines_every_period_and_at_the_end():
     assert lines == [
         "t: 50/100 (50%) 5.0 samples/s ETA 0:10 elapsed 0:10",
         "t: 100/100 (100%) 5.0 samples/s ETA 0:00 elapsed 0:20",
-        "t: 100/100 (100%) 5.0 samples/s ETA 0:00 elapsed 0:20",
-    ]
+    ]  # the end line is not repeated when the last periodic line already said it
+    out, clock = io.StringIO(), Clock()
+    with TaskProgress("t", 3, stream=out, live=False, every_s=10, clock=clock) as advance:
+        clock.t += 1
+        advance(3)
+    assert out.getvalue().splitlines() == ["t: 3/3 (100%) 3.0 samples/s ETA 0:00 elapsed 0:01"]
 
 
 def test_quiet_prints_nothing():
