@@ -162,7 +162,8 @@ def test_hf_parquet_layout(tmp_path):
     Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "PNG")
     items = json.loads((FIXTURES / "hallusionbench/HallusionBench.json").read_text())
     for it in items:
-        it["image"] = {"bytes": buf.getvalue(), "path": None} if it["filename"] else None
+        it["image"] = {"bytes": buf.getvalue(), "path": None} if it.get("filename") else None
+        it.setdefault("filename", None)
     (tmp_path / "hallusionbench/data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(items), tmp_path / "hallusionbench/data/image-00000-of-00001.parquet")
     t = task("hallusionbench", tmp_path)
