@@ -54,13 +54,13 @@ def _healthy(url: str) -> bool:
 
 
 class ServeProcess:
-    def __init__(self, model_dir: Path, log: Path):
+    def __init__(self, model_dir: Path, log: Path, extra: list[str] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.model = str(model_dir)
         exe = Path(sys.executable).with_name("transformers")
         cmd = [str(exe) if exe.exists() else shutil.which("transformers") or "transformers", "serve", str(model_dir),
-               "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu", "--dtype", "float32"]
+               "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu", "--dtype", "float32", *(extra or [])]
         env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         self.log = log
         self.proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
@@ -119,11 +119,13 @@ def transformers_serve(request: pytest.FixtureRequest, model_dir: Path) -> Serve
 
 # ---- a proxy that fails or slows chosen requests -------------------------------------------------
 class FaultProxy:
-    """Forwards HTTP to ``upstream`` (http://HOST:PORT); the first ``fail_first`` chat requests get 503."""
+    """Forwards HTTP to ``upstream`` (http://HOST:PORT); the first ``fail_first`` chat requests get
+    ``fail_status`` (503 by default) instead."""
 
-    def __init__(self, upstream: str, fail_first: int = 0, delay_s: float = 0.0):
+    def __init__(self, upstream: str, fail_first: int = 0, delay_s: float = 0.0, fail_status: int = 503):
         self.upstream = upstream.rstrip("/")
         self.fail_first = fail_first
+        self.fail_status = fail_status
         self.delay_s = delay_s
         self.seen = 0
         self.failed = 0
@@ -142,7 +144,7 @@ class FaultProxy:
                     if fail:
                         proxy.failed += 1
                 if fail:
-                    self._send(503, b'{"error": {"message": "injected overload"}}')
+                    self._send(proxy.fail_status, b'{"error": {"message": "injected failure"}}')
                     return
                 if proxy.delay_s:
                     time.sleep(proxy.delay_s)

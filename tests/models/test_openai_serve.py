@@ -174,6 +174,14 @@ def test_stopped_server_wrong_path_and_missing_key_exit_2(served, data_root, tmp
     res = _run(data_root, tmp_path, "openai", f"base_url={no_v1},model={served.model}")
     assert res.exit_code == 2 and "HTTP 404" in res.output and no_v1 in res.output
 
+    unauthorized = FaultProxy(served.base_url.removesuffix("/v1"), fail_first=1, fail_status=401)
+    try:
+        res = _run(data_root, tmp_path, "openai", f"base_url={unauthorized.base_url},model={served.model}")
+    finally:
+        unauthorized.close()
+    assert res.exit_code == 2 and "refused the API key (HTTP 401" in res.output
+    assert unauthorized.base_url in res.output and unauthorized.seen == 1  # never retried
+
     res = _run(data_root, tmp_path, "openai", f"base_url={served.base_url},model=other-model")
     assert res.exit_code == 2 and "other-model" in res.output
 
