@@ -83,3 +83,16 @@ def test_seedbench_part_reads_as_seedbench_img():
         "Scene Understanding", "Instance Identity", "Instance Attributes", "Instance Location",
         "Instances Counting", "Spatial Relation"}
     assert samples[0].image.load().size == (64, 64)
+
+
+def test_mmstar_part_reads_as_mmstar():
+    root = small_world(0)
+    samples = list(TASKS.get("mmstar")(root).samples())
+    assert len(samples) == SIZE["small"]["mmstar"]
+    assert all(len(s.meta["choices"]) == 4 and "\nOptions: A: " in s.question for s in samples)
+    for row, s in zip(sidecar(root, "mmstar"), samples, strict=True):
+        assert s.target == row["answer"]
+        if row["kind"] == "scene":
+            assert s.meta["choices"][s.target] == row["scene"]["scene_type"]
+    assert {s.meta["category"] for s in samples} == {"coarse perception", "fine-grained perception",
+                                                    "instance reasoning"}

@@ -5,7 +5,9 @@ image as base64 JPEG) and their circular copies (index + k x 1,000,000, options 
 image cell = the original's index), with categories and l2-categories named like MMBench's where
 one fits (scene, object identity, colour, side, facing, counting, left-of). Questions have 2, 3 or 4
 options. ``seedbench/SEED-Bench.json`` + ``SEED-Bench-image/`` holds 4-option questions on the
-SEED-Bench image dimensions (scene, identity, attributes, location, counting, spatial relation).
+SEED-Bench image dimensions (scene, identity, attributes, location, counting, spatial relation), and
+``mmstar/mmstar.parquet`` the same kinds of question MMStar-style (options inside the question,
+core capability and axis columns).
 Every answer is computed from the scene; distractors never fit it.
 """
 
@@ -24,7 +26,8 @@ from ..draw import render
 from ..files import JPEG_QUALITY, write_json
 from ..questions import which_way_question
 
-SIZE = {"small": {"mmbench": 14, "seedbench": 12}, "full": {"mmbench": 150, "seedbench": 200}}
+SIZE = {"small": {"mmbench": 14, "seedbench": 12, "mmstar": 12},
+        "full": {"mmbench": 150, "seedbench": 200, "mmstar": 150}}
 COPY_STRIDE = 1_000_000
 CP, FPS, FPC = "coarse_perception", "finegrained_perception (instance-level)", "finegrained_perception (cross-instance)"
 MMBENCH_KINDS = ("scene", "topic", "colour", "side", "facing", "count", "left_of")
@@ -33,6 +36,12 @@ SEED_DIMENSION = {"scene": 1, "topic": 2, "colour": 3, "location": 4, "count": 5
 CATEGORY = {"scene": ("image_scene", CP), "topic": ("image_topic", CP), "colour": ("attribute_recognition", FPS),
             "side": ("object_localization", FPS), "facing": ("orientation", FPS),
             "count": ("object_counting", FPC), "left_of": ("spatial_relationship", FPC)}
+MMSTAR_CATEGORY = {"scene": ("coarse perception", "image scene and topic"),
+                   "topic": ("coarse perception", "image scene and topic"),
+                   "colour": ("fine-grained perception", "recognition"),
+                   "count": ("fine-grained perception", "object counting"),
+                   "location": ("fine-grained perception", "localization"),
+                   "relation": ("instance reasoning", "cross-instance relation reasoning")}
 SEED_TYPES = {"Scene Understanding": 1, "Instance Identity": 2, "Instance Attributes": 3, "Instance Location": 4,
               "Instances Counting": 5, "Spatial Relation": 6, "Instance Interaction": 7, "Visual Reasoning": 8,
               "Text Understanding": 9}
@@ -138,10 +147,14 @@ def _scene_and_question(ctx: Context, part: str, i: int, kinds: tuple[str, ...])
     raise RuntimeError(f"could not make a {kind} question for {part} item {i}")
 
 
-def _jpeg_b64(sc: dict) -> str:
+def _jpeg(sc: dict) -> bytes:
     buf = io.BytesIO()
     render(sc).save(buf, format="JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def _jpeg_b64(sc: dict) -> str:
+    return base64.b64encode(_jpeg(sc)).decode("ascii")
 
 
 COLUMNS = ("index", "question", "hint", "A", "B", "C", "D", "answer", "category", "image", "source",
@@ -188,4 +201,26 @@ def build_seedbench(ctx: Context) -> dict:
     return {"seedbench": len(questions)}
 
 
-WORLD_PARTS = (("mmbench", build_mmbench), ("seedbench", build_seedbench))
+def build_mmstar(ctx: Context) -> dict:
+    """``mmstar/mmstar.parquet`` like Lin-Chen/MMStar: the options written inside the question."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for i in range(SIZE[ctx.size]["mmstar"]):
+        sc, q, kind = _scene_and_question(ctx, "mmstar", i, SEED_KINDS)
+        options = ", ".join(f"{c}: {t}" for c, t in q["choices"].items())
+        category, l2 = MMSTAR_CATEGORY[kind]
+        rows.append({"index": i, "question": f"{q['question']}\nOptions: {options}",
+                     "image": {"bytes": _jpeg(sc), "path": None}, "answer": q["answer"], "category": category,
+                     "l2_category": l2, "meta_info": {"source": "deem world", "split": "val",
+                                                      "image_path": f"images/{i}.jpg"}})
+        ctx.sidecars.setdefault("mmstar", []).append({"image": f"mmstar/mmstar.parquet#{i}", "scene": sc,
+                                                      "kind": kind, "answer": q["answer"]})
+    path = ctx.out / "mmstar" / "mmstar.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return {"mmstar": len(rows)}
+
+
+WORLD_PARTS = (("mmbench", build_mmbench), ("seedbench", build_seedbench), ("mmstar", build_mmstar))
