@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import csv
-import json
 
 import pytest
-from typer.testing import CliRunner
 
-from deem_eval.cli import app
 from deem_eval.errors import DataError
 from deem_eval.evaluation import Outcome, finalize
 
+from .listing import assert_listed, assert_score_exits_2
 from .util import FIXTURES, assert_fingerprints_track, copy_fixture, finalize_loading_images, score, task
 
 TSV = "MMBench_DEV_EN.tsv"
@@ -222,14 +220,8 @@ def test_bad_rows_are_located(tmp_path, index, column, value, fragment):
 
 def test_cli_exit_2_on_bad_input_and_listing(tmp_path):
     root = _edit_row(tmp_path, "2", "answer", "D")
-    preds = tmp_path / "p.jsonl"
-    preds.write_text(json.dumps({"id": "0", "prediction": "B"}) + "\n")
-    res = CliRunner().invoke(app, ["score", "--task", "mmbench", "--predictions", str(preds),
-                                   "--data-root", str(root)], env={"COLUMNS": "300"})
-    assert res.exit_code == 2 and TSV in res.output and "not one of the options" in res.output
+    assert_score_exits_2("mmbench", root, tmp_path, TSV, "not one of the options")
     empty = tmp_path / "empty"
     (empty / "mmbench").mkdir(parents=True)
     assert task("mmbench", empty).missing() == [TSV]
-    res = CliRunner().invoke(app, ["tasks", "mmbench", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
-    assert res.exit_code == 0
-    assert "mmbench/MMBench_DEV_EN.tsv" in res.output and "found" in res.output and "VLMEvalKit" in res.output
+    assert_listed("mmbench", "mmbench/MMBench_DEV_EN.tsv", "VLMEvalKit")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
-from typer.testing import CliRunner
 
-from deem_eval.cli import app
 from deem_eval.errors import DataError
 from deem_eval.io_tables import Base64Image
 
+from .listing import assert_listed, assert_score_exits_2
 from .util import FIXTURES, assert_fingerprints_track, finalize_loading_images, score, task
 
 PARQUET = "mmstar/mmstar.parquet"
@@ -126,8 +125,5 @@ def test_listing_and_missing(tmp_path):
     (tmp_path / "mmstar").mkdir()
     assert task("mmstar", tmp_path).missing() == ["mmstar.parquet"]
     (tmp_path / "mmstar/mmstar.parquet").write_bytes(b"not parquet")
-    with pytest.raises(DataError, match="not a readable parquet file"):
-        list(task("mmstar", tmp_path).samples())
-    res = CliRunner().invoke(app, ["tasks", "mmstar", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "mmstar/mmstar.parquet" in res.output and "Lin-Chen/MMStar" in res.output
-    assert "found" in res.output
+    assert_score_exits_2("mmstar", tmp_path, tmp_path, "mmstar.parquet", "not a readable parquet file")
+    assert_listed("mmstar", "mmstar/mmstar.parquet", "Lin-Chen/MMStar")

@@ -12,6 +12,7 @@ from deem_eval.cli import app
 from deem_eval.errors import DataError, UserError
 from deem_eval.evaluation import Outcome, finalize
 
+from .listing import assert_listed
 from .util import FIXTURES, assert_fingerprints_track, copy_fixture, task, write_predictions
 
 PREDICTIONS = {"v1_0": "x = -1", "v1_1": "It costs $1.50", "v1_2": "a dog", "v1_3": "on the left", "v1_4": "hello"}
@@ -128,5 +129,4 @@ def test_bad_input_is_located(tmp_path, edit, fragment):
 
 
 def test_listing():
-    res = CliRunner().invoke(app, ["tasks", "mmvet", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "mmvet/mm-vet.json" in res.output and "yuweihao/MM-Vet" in res.output
+    assert_listed("mmvet", "mmvet/mm-vet.json", "mmvet/images", "yuweihao/MM-Vet")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from deem_eval.tasks.realworldqa import flexible_extract
-from typer.testing import CliRunner
 
-from deem_eval.cli import app
 from deem_eval.errors import DataError
 
+from .listing import assert_listed, assert_score_exits_2
 from .util import FIXTURES, assert_fingerprints_track, finalize_loading_images, score, task
 
 PARQUET = "realworldqa/data/test-00000-of-00001.parquet"
@@ -97,6 +96,6 @@ def test_bad_input_is_located(tmp_path, change, fragment):
 def test_listing_and_missing(tmp_path):
     (tmp_path / "realworldqa").mkdir()
     assert task("realworldqa", tmp_path).missing() == ["data"]
-    res = CliRunner().invoke(app, ["tasks", "realworldqa", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "realworldqa/data" in res.output and "xai-org/RealworldQA" in res.output
-    assert "found" in res.output
+    (tmp_path / "realworldqa/broken.parquet").write_bytes(b"PAR1 nonsense")
+    assert_score_exits_2("realworldqa", tmp_path, tmp_path, "broken.parquet", "not a readable parquet file")
+    assert_listed("realworldqa", "realworldqa/data", "xai-org/RealworldQA")

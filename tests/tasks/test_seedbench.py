@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from deem_eval.cli import app
 from deem_eval.errors import DataError
 
+from .listing import assert_listed, assert_score_exits_2
 from .util import FIXTURES, assert_fingerprints_track, copy_fixture, finalize_loading_images, score, task
 
 # gold: 101669 A (Scene Understanding), 101670 C and 101671 B (Instances Counting),
@@ -127,6 +126,5 @@ def test_missing_key_malformed_json_and_listing(tmp_path):
     with pytest.raises(DataError, match="not valid JSON") as err:
         list(task("seedbench_img", root).samples())
     assert err.value.line == 2
-    res = CliRunner().invoke(app, ["tasks", "seedbench_img", "--data-root", str(FIXTURES)], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "seedbench/SEED-Bench.json" in res.output and "AILab-CVC/SEED-Bench" in res.output
-    assert "found" in res.output
+    assert_score_exits_2("seedbench_img", root, tmp_path, "SEED-Bench.json", "not valid JSON")
+    assert_listed("seedbench_img", "seedbench/SEED-Bench.json", "seedbench/SEED-Bench-image", "AILab-CVC/SEED-Bench")
