@@ -149,6 +149,18 @@ def models_cmd() -> None:
             "yes" if cls.supports_masks else "-", doc,
         )
     Console().print(table)
+    for name in MODELS.names():  # adapters that run several model families list what each supports
+        try:
+            rows = getattr(MODELS.get(name), "capabilities", lambda: [])()
+        except UserError:
+            continue
+        if rows:
+            fam = Table(title=f"{name}: model families")
+            for col in rows[0]:
+                fam.add_column(col)
+            for row in rows:
+                fam.add_row(*row.values())
+            Console().print(fam)
 
 
 @app.command("run")

@@ -32,7 +32,7 @@ class Family:
     positions: str = "cumsum"
     reuse: bool = True
     feature_fields: tuple[str, ...] = ("pooler_output",)
-    multi_image: bool = True
+    multi_image: bool = True  # the family takes several images in one prompt (hf-vlm sends one per row)
     batched: bool = True  # False: rows go through the model one at a time (no padding to get wrong)
     tested: bool = True
     note: str = ""
@@ -99,6 +99,7 @@ def capability_rows() -> list[dict[str, str]]:
                 "family": f.model_type,
                 "logits": "-" if f.unsupported else "yes",
                 "feature reuse": "-" if f.unsupported or not f.reuse else "yes",
+                "masks": "-",  # region tasks draw the region on the image instead
                 "multi-image": "-" if f.unsupported or not f.multi_image else "yes",
                 "prompt": "PaliGemma format" if f.prompt == "paligemma" else "chat template",
                 "positions": f.positions,

@@ -140,6 +140,15 @@ class HFVLMAdapter(ModelAdapter):
         what = f"model type {self.model_type!r}"
         if self.family.unsupported:
             raise UserError(f"hf-vlm: {what} cannot run: {self.family.unsupported}")
+        if not self.trust_remote_code:
+            from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+            if self.model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+                raise UserError(
+                    f"hf-vlm: {what} has no AutoModelForImageTextToText class in transformers "
+                    f"{transformers.__version__} (not an image-text-to-text model, or one that needs "
+                    "trust_remote_code=true)"
+                )
         try:
             self.processor = AutoProcessor.from_pretrained(src, **kw)
             self.model = AutoModelForImageTextToText.from_pretrained(src, dtype=self.dtype, **kw)

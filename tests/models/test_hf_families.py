@@ -191,7 +191,7 @@ def test_unsupported_family_is_one_clear_error(tmp_path):
     with pytest.raises(UserError, match="model type 'llama4' cannot run"):
         HFVLMAdapter(pretrained=str(tmp_path))
     (tmp_path / "config.json").write_text('{"model_type": "not_a_real_vlm"}')
-    with pytest.raises(UserError, match="not_a_real_vlm"):
+    with pytest.raises(UserError, match="model type 'not_a_real_vlm' has no AutoModelForImageTextToText class"):
         HFVLMAdapter(pretrained=str(tmp_path))
 
 
@@ -217,3 +217,23 @@ def test_runner_same_predictions_at_batch_1_and_8_and_counts_encodes(family_dirs
             preds[scoring, bs] = [r["prediction"] for r in out.results["toy_yesno"].records]
     assert preds["generate", 1] == preds["generate", 8]
     assert preds["logits", 1] == preds["logits", 8]
+
+
+def test_cli_lists_families_and_refuses_llama4_with_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from deem_eval.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "hf-vlm: model families" in res.output and "qwen2_5_vl" in res.output
+    (tmp_path / "config.json").write_text('{"model_type": "llama4"}')
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    import tests.plugins.toy as toy
+
+    data = toy.write_toy_data(tmp_path / "data")
+    res = runner.invoke(app, ["run", "--model", "hf-vlm", "--model-args", f"pretrained={tmp_path}",
+                              "--tasks", "toy_yesno", "--data-root", str(data), "--output-dir", str(tmp_path / "runs")])
+    assert res.exit_code == 2, res.output
+    assert "model type 'llama4' cannot run" in res.output and "Traceback" not in res.output
