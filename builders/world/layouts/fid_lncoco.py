@@ -13,7 +13,7 @@ from ..context import Context
 from ..files import write_jsonl
 from ..language import group_phrase, join
 
-SIZE = {"small": 8, "full": 100}
+SIZE = {"small": 8, "full": 80}
 IMAGE_ID0 = 2500000
 
 
