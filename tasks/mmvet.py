@@ -2,8 +2,9 @@
 
 Data: ``<root>/mmvet/mm-vet.json`` — ``{"v1_0": {"imagename": "v1_0.png", "question": ...,
 "answer": ..., "capability": ["ocr", "math"]}, ...}`` — and the pictures in ``<root>/mmvet/images/``,
-as in the released ``mm-vet.zip``. Sample id: the key (``v1_0``). The prompt is the image and the
-question.
+as in the released ``mm-vet.zip``; or, without the JSON, the ``lmms-lab/MMVet`` parquet
+(``data/test-*.parquet``: ``question_id``, ``image``, ``question``, ``answer``, ``capability`` as
+"rec,ocr"). Sample id: the key / ``question_id`` (``v1_0``). The prompt is the image and the question.
 
 Grading needs ``--judge`` (``judge_mode = "required"``): each answer goes to the judge with the
 official few-shot grader prompt of ``mm-vet_evaluator.py`` (question | ground truth with spaced
@@ -27,7 +28,8 @@ from deem_eval.io import field, read_json
 from deem_eval.metrics.choice import group_accuracy
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
-from deem_eval.task import Task
+
+from .multiple_choice import TableTask
 
 LAYOUT = ('mmvet/mm-vet.json ({"v1_0": {"imagename", "question", "answer", "capability": [...]}, ...}) '
           "and mmvet/images/")
@@ -63,13 +65,15 @@ def parse_grade(verdict: str) -> float | None:
 
 
 @register_task("mmvet")
-class MMVet(Task):
+class MMVet(TableTask):
     """MM-Vet, judge-graded, per capability and capability combination."""
 
     name = "mmvet"
     folder = "mmvet"
     expected = ("mm-vet.json", "images")
-    source = "yuweihao/MM-Vet release mm-vet.zip (mm-vet.json + images/)"
+    source = "yuweihao/MM-Vet release mm-vet.zip (mm-vet.json + images/), or the lmms-lab/MMVet parquet"
+    parquet_globs = ("data/*.parquet", "*.parquet")
+    layout = LAYOUT + ", or mmvet/data/*.parquet with question_id, image, question, answer, capability"
     metrics = ("total", "cap/<capability>", "cap_int/<capabilities>")
     headline = "total"
     output_type = "generate"
@@ -77,7 +81,19 @@ class MMVet(Task):
     max_new_tokens = 256
     judge_mode: ClassVar[str] = "required"
 
+    def missing(self) -> list[str]:
+        if (self.data_dir / "mm-vet.json").is_file():
+            return [e for e in self.expected if not (self.data_dir / e).exists()]
+        return super().missing()
+
+    def source_files(self):
+        json_path = self.data_dir / "mm-vet.json"
+        return [json_path] if json_path.is_file() else super().source_files()
+
     def samples(self) -> Iterator[Sample]:
+        if not (self.data_dir / "mm-vet.json").is_file() and self.parquets():
+            yield from self._parquet_samples()
+            return
         path = self.data_dir / "mm-vet.json"
         doc = read_json(path, expected=LAYOUT)
         if not isinstance(doc, dict) or not doc:
@@ -100,6 +116,21 @@ class MMVet(Task):
                 image=ImageRef(key=f"mmvet/{name}", path=inside(self.data_dir / "images", name, f"{where}imagename", path)),
                 meta={"capability": sorted(set(caps))},
             )
+
+    def _parquet_samples(self) -> Iterator[Sample]:
+        seen: set[str] = set()
+        for path, row_no, where, row in self.table_rows(("question_id", "image", "question", "answer", "capability")):
+            sid = str(row["question_id"] or "").strip()
+            if not sid or sid in seen:
+                raise DataError(path, f"{where}question_id {row['question_id']!r} is empty or repeated", expected=self.layout)
+            seen.add(sid)
+            caps = row["capability"]
+            caps = caps.split(",") if isinstance(caps, str) else list(caps or [])
+            caps = sorted({c.strip() for c in caps if c and c.strip()})
+            if not caps or not isinstance(row["question"], str) or row["answer"] is None:
+                raise DataError(path, f"{where}question, answer and capability must be given", expected=self.layout)
+            yield Sample(id=sid, target=str(row["answer"]), question=row["question"],
+                         image=self.row_image(row["image"], f"mmvet/{sid}", path, row_no), meta={"capability": caps})
 
     def score(self, sample: Sample, prediction: str) -> dict[str, Any]:
         """Ungraded until the judge's verdict arrives (``apply_verdict``)."""

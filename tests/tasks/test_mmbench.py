@@ -225,3 +225,13 @@ def test_cli_exit_2_on_bad_input_and_listing(tmp_path):
     (empty / "mmbench").mkdir(parents=True)
     assert task("mmbench", empty).missing() == [TSV]
     assert_listed("mmbench", "mmbench/MMBench_DEV_EN.tsv", "VLMEvalKit")
+
+
+def test_score_file_with_a_judge(tmp_path):
+    from deem_eval.scoring import score_file
+
+    from .util import write_predictions
+
+    judge = FixedJudge(["B"])
+    result, _, _ = score_file("mmbench", write_predictions(tmp_path / "p.jsonl", PREDICTIONS), FIXTURES, judge=judge)
+    assert len(judge.prompts) == 1 and result.metrics["accuracy"] == pytest.approx(75.0)

@@ -130,3 +130,28 @@ def test_bad_input_is_located(tmp_path, edit, fragment):
 
 def test_listing():
     assert_listed("mmvet", "mmvet/mm-vet.json", "mmvet/images", "yuweihao/MM-Vet")
+
+
+def test_lmms_lab_parquet_is_read_alike(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    doc = json.loads((FIXTURES / "mmvet/mm-vet.json").read_text())
+    rows = [{"question_id": k, "image": {"bytes": (FIXTURES / "mmvet/images" / v["imagename"]).read_bytes(), "path": None},
+             "question": v["question"], "answer": v["answer"], "image_source": v["imagename"],
+             "capability": ",".join(v["capability"])} for k, v in doc.items()]
+    (tmp_path / "mmvet/data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "mmvet/data/test-00000-of-00001.parquet")
+    t = task("mmvet", tmp_path)
+    assert t.missing() == []
+    got, want = list(t.samples()), list(task("mmvet").samples())
+    assert [(s.id, s.target, s.question, s.meta) for s in got] == [(s.id, s.target, s.question, s.meta) for s in want]
+    assert got[0].image.load().size == (8, 8)
+
+
+def test_score_file_with_a_judge(tmp_path):
+    from deem_eval.scoring import score_file
+
+    result, _, _ = score_file("mmvet", write_predictions(tmp_path / "p.jsonl", PREDICTIONS), FIXTURES,
+                              judge=FixedJudge(VERDICTS))
+    assert result.metrics["total"] == pytest.approx(46.0) and result.extra["n_judged"] == 5
