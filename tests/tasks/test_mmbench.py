@@ -235,3 +235,15 @@ def test_score_file_with_a_judge(tmp_path):
     judge = FixedJudge(["B"])
     result, _, _ = score_file("mmbench", write_predictions(tmp_path / "p.jsonl", PREDICTIONS), FIXTURES, judge=judge)
     assert len(judge.prompts) == 1 and result.metrics["accuracy"] == pytest.approx(75.0)
+
+
+@pytest.mark.parametrize("cell", ["abc", "@@@@####" * 20, ""])
+def test_bad_base64_is_a_per_sample_error(tmp_path, cell):
+    from deem_eval.errors import SampleError
+
+    root = _edit_row(tmp_path, "1", "image", cell or "x" * 80)
+    samples = [s for s in task("mmbench", root).samples() if s.meta["group"] == 1]
+    assert len(samples) == 2
+    for s in samples:
+        with pytest.raises(SampleError, match="mmbench/1"):
+            s.image.load()
