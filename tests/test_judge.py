@@ -47,13 +47,13 @@ def _lines(path: Path) -> list[dict]:
 def test_required_judge_missing_exits_2_before_any_model_call(data, tmp_path):
     calls = tmp_path / "calls.txt"
     res = runner.invoke(app, ["run", "--model", "toy-model", "--model-args", f"calls_file={calls}",
-                              "--tasks", "toy_judged", "--data-root", str(data), "--output-dir", str(tmp_path),
+                              "--tasks", "judged_toy", "--data-root", str(data), "--output-dir", str(tmp_path),
                               "--quiet"])
-    assert res.exit_code == 2 and "--judge openai" in res.output and "toy_judged" in res.output
+    assert res.exit_code == 2 and "--judge openai" in res.output and "judged_toy" in res.output
     assert not calls.exists()
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "1", "prediction": "yes"}\n')
-    res = runner.invoke(app, ["score", "--task", "toy_judged", "--predictions", str(preds), "--data-root", str(data)])
+    res = runner.invoke(app, ["score", "--task", "judged_toy", "--predictions", str(preds), "--data-root", str(data)])
     assert res.exit_code == 2 and "--judge" in res.output
     res = runner.invoke(app, ["score", "--task", "toy_yesno", "--predictions", str(preds), "--data-root", str(data),
                               "--judge-args", "model=x"])
@@ -62,15 +62,15 @@ def test_required_judge_missing_exits_2_before_any_model_call(data, tmp_path):
 
 def test_openai_judge_scores_stores_and_caches_verdicts(served, counted, data, tmp_path):
     args = _judge_args(counted.base_url, served.model)
-    res = runner.invoke(app, ["run", "--model", "toy-model", "--tasks", "toy_judged", "--data-root", str(data),
+    res = runner.invoke(app, ["run", "--model", "toy-model", "--tasks", "judged_toy", "--data-root", str(data),
                               "--output-dir", str(tmp_path / "run"), "--quiet", "--n-boot", "0",
                               "--judge", "openai", "--judge-args", args])
     assert res.exit_code == 0, res.output
     results = next((tmp_path / "run").rglob("results.json"))
     doc = json.loads(results.read_text())
     assert doc["judge"]["kind"] == "openai" and doc["judge"]["model"] == served.model
-    assert doc["tasks"]["toy_judged"]["n_judged"] == 18
-    rows = _lines(results.parent / "samples_toy_judged.jsonl")
+    assert doc["tasks"]["judged_toy"]["n_judged"] == 18
+    rows = _lines(results.parent / "samples_judged_toy.jsonl")
     prompts = sorted({judged.judge_question(r) for r in rows})
     assert counted.seen == len(prompts) == 2  # the toy model says one of two things; each asked once
 
@@ -86,39 +86,39 @@ def test_openai_judge_scores_stores_and_caches_verdicts(served, counted, data, t
                               "verdict": expected[r["judge"]["prompt"]]}
         assert r["score"] == float("yes" in r["judge"]["verdict"].lower().split())
     correct = sum(r["score"] for r in rows)
-    assert doc["tasks"]["toy_judged"]["metrics"]["accuracy"] == round(100.0 * correct / 18, 4)
+    assert doc["tasks"]["judged_toy"]["metrics"]["accuracy"] == round(100.0 * correct / 18, 4)
 
     # Re-scoring the samples file with the same judge reads every verdict from the cache.
     out = tmp_path / "rescored.json"
-    res = runner.invoke(app, ["score", "--task", "toy_judged", "--predictions", str(results.parent /
-                              "samples_toy_judged.jsonl"), "--data-root", str(data), "--output", str(out),
+    res = runner.invoke(app, ["score", "--task", "judged_toy", "--predictions", str(results.parent /
+                              "samples_judged_toy.jsonl"), "--data-root", str(data), "--output", str(out),
                               "--judge", "openai", "--judge-args", args])
     assert res.exit_code == 0, res.output
     assert counted.seen == 2
-    assert json.loads(out.read_text())["tasks"]["toy_judged"]["metrics"] == doc["tasks"]["toy_judged"]["metrics"]
+    assert json.loads(out.read_text())["tasks"]["judged_toy"]["metrics"] == doc["tasks"]["judged_toy"]["metrics"]
 
     # The hf judge on the same folder gives the same verdicts (greedy on both sides).
-    res = runner.invoke(app, ["run", "--model", "toy-model", "--tasks", "toy_judged", "--data-root", str(data),
+    res = runner.invoke(app, ["run", "--model", "toy-model", "--tasks", "judged_toy", "--data-root", str(data),
                               "--output-dir", str(tmp_path / "hf"), "--quiet", "--n-boot", "0",
                               "--judge", "hf", "--judge-args", f"pretrained={served.model},max_tokens={MAX_TOKENS}"])
     assert res.exit_code == 0, res.output
-    hf_rows = _lines(next((tmp_path / "hf").rglob("samples_toy_judged.jsonl")))
+    hf_rows = _lines(next((tmp_path / "hf").rglob("samples_judged_toy.jsonl")))
     assert [r["judge"]["verdict"] for r in hf_rows] == [r["judge"]["verdict"] for r in rows]
     assert [r["score"] for r in hf_rows] == [r["score"] for r in rows]
 
 
 def test_optional_judge_asks_only_where_the_task_wants(served, counted, data, tmp_path):
-    base = ["run", "--model", "toy-model", "--tasks", "toy_judged_optional", "--data-root", str(data), "--quiet",
+    base = ["run", "--model", "toy-model", "--tasks", "judged_toy_optional", "--data-root", str(data), "--quiet",
             "--n-boot", "0"]
     res = runner.invoke(app, [*base, "--output-dir", str(tmp_path / "rules")])
     assert res.exit_code == 0, res.output
-    rule_rows = _lines(next((tmp_path / "rules").rglob("samples_toy_judged_optional.jsonl")))
+    rule_rows = _lines(next((tmp_path / "rules").rglob("samples_judged_toy_optional.jsonl")))
     assert all("judge" not in r for r in rule_rows) and counted.seen == 0
 
     res = runner.invoke(app, [*base, "--output-dir", str(tmp_path / "judged"), "--judge", "openai",
                               "--judge-args", _judge_args(counted.base_url, served.model)])
     assert res.exit_code == 0, res.output
-    rows = _lines(next((tmp_path / "judged").rglob("samples_toy_judged_optional.jsonl")))
+    rows = _lines(next((tmp_path / "judged").rglob("samples_judged_toy_optional.jsonl")))
     assert [r["id"] for r in rows if "judge" in r] == [str(i) for i in range(1, 19, 2)]
     for rule, r in zip(rule_rows, rows, strict=True):
         if int(r["id"]) % 2 == 0:
@@ -126,7 +126,7 @@ def test_optional_judge_asks_only_where_the_task_wants(served, counted, data, tm
 
 
 def test_unknown_judge_kind_and_args(data, tmp_path):
-    base = ["run", "--model", "toy-model", "--tasks", "toy_judged", "--data-root", str(data), "--quiet",
+    base = ["run", "--model", "toy-model", "--tasks", "judged_toy", "--data-root", str(data), "--quiet",
             "--output-dir", str(tmp_path)]
     res = runner.invoke(app, [*base, "--judge", "gpt"])
     assert res.exit_code == 2 and "--judge must be one of openai, hf" in res.output

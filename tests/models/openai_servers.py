@@ -1,9 +1,10 @@
 """Real servers for the openai adapter tests: `transformers serve`, a fault-injecting proxy, and a
 small logprobs server.
 
-- :func:`transformers_serve` starts transformers' own OpenAI-compatible server (``transformers
-  serve DIR``) as a subprocess on a free 127.0.0.1 port, once per test session (it takes ~10-30 s
-  to start on a loaded 2-core machine); it is killed when the session ends.
+- :func:`transformers_serve` starts transformers' own OpenAI-compatible server (the ``transformers
+  serve`` command's ``Serve``, uvicorn on a free 127.0.0.1 port) in a thread, once per test
+  session, and stops it when the session ends; :class:`ServeProcess` runs the ``transformers
+  serve DIR`` command itself as a subprocess (the benchmark uses it).
 - :class:`FaultProxy` forwards to a server and answers the first N chat requests with 503 (or
   sleeps per request), counting what it saw; tests use it for retries and for killing a run
   mid-way.
@@ -91,7 +92,39 @@ class ServeProcess:
                 self.proc.wait(10)
 
 
-_SHARED: dict[str, ServeProcess] = {}
+class InProcessServe:
+    """`transformers serve` (its own ``Serve`` command, uvicorn on a real port) in a thread of this
+    process: the same server as the CLI without paying a second torch + transformers import."""
+
+    def __init__(self, model_dir: Path):
+        from transformers.utils.import_utils import is_serve_available
+
+        if not is_serve_available():
+            pytest.skip("transformers serve cannot start: fastapi, uvicorn, pydantic or openai is missing")
+        from transformers.cli.serve import Serve
+
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.model = str(model_dir)
+        self._serve = Serve(force_model=self.model, host="127.0.0.1", port=self.port, device="cpu",
+                            dtype="float32", log_level="error", non_blocking=True)
+
+    def wait(self) -> None:
+        deadline = time.time() + STARTUP_TIMEOUT_S
+        while time.time() < deadline:
+            if _healthy(f"http://127.0.0.1:{self.port}/health"):
+                return
+            if not self._serve._thread.is_alive():
+                raise RuntimeError("transformers serve stopped during start-up")
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"transformers serve did not answer /health within {STARTUP_TIMEOUT_S}s")
+
+    def stop(self) -> None:
+        self._serve.kill_server()
+
+
+_SHARED: dict[str, InProcessServe] = {}
 _MODEL_DIR: list[Path] = []
 
 
@@ -104,12 +137,11 @@ def shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _MODEL_DIR[0]
 
 
-def transformers_serve(request: pytest.FixtureRequest, model_dir: Path) -> ServeProcess:
-    """One `transformers serve` per session and model folder, killed when the session ends."""
+def transformers_serve(request: pytest.FixtureRequest, model_dir: Path) -> InProcessServe:
+    """One `transformers serve` per session and model folder, stopped when the session ends."""
     key = str(model_dir)
     if key not in _SHARED:
-        log = Path(request.config.cache.mkdir("openai_serve")) / f"serve-{os.getpid()}.log"
-        server = ServeProcess(model_dir, log)
+        server = InProcessServe(model_dir)
         request.config.add_cleanup(server.stop)
         atexit.register(server.stop)
         server.wait()

@@ -1,7 +1,7 @@
 """Toy tasks scored by an LLM judge, to test the judge plumbing end to end.
 
-``toy_judged`` (judge required) asks the judge about every answer and scores 1 when the verdict
-says "yes"; ``toy_judged_optional`` keeps the rule-based score and asks the judge only about
+``judged_toy`` (judge required) asks the judge about every answer and scores 1 when the verdict
+says "yes"; ``judged_toy_optional`` keeps the rule-based score and asks the judge only about
 odd-numbered samples (as MMBench asks only when rule extraction fails).
 """
 
@@ -17,9 +17,9 @@ def judge_question(record: dict[str, Any]) -> str:
     return f"Is the answer {record['prediction']} right for the question? Answer yes or no."
 
 
-@register_task("toy_judged")
+@register_task("judged_toy")
 class ToyJudged(ToyYesNo):
-    name = "toy_judged"
+    name = "judged_toy"
     judge_mode = "required"
 
     def judge_prompt(self, record: dict[str, Any]) -> str | None:
@@ -29,9 +29,9 @@ class ToyJudged(ToyYesNo):
         record["score"] = float("yes" in verdict.lower().split())
 
 
-@register_task("toy_judged_optional")
+@register_task("judged_toy_optional")
 class ToyJudgedOptional(ToyJudged):
-    name = "toy_judged_optional"
+    name = "judged_toy_optional"
     judge_mode = "optional"
 
     def judge_prompt(self, record: dict[str, Any]) -> str | None:
