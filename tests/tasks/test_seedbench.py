@@ -128,3 +128,24 @@ def test_missing_key_malformed_json_and_listing(tmp_path):
     assert err.value.line == 2
     assert_score_exits_2("seedbench_img", root, tmp_path, "SEED-Bench.json", "not valid JSON")
     assert_listed("seedbench_img", "seedbench/SEED-Bench.json", "seedbench/SEED-Bench-image", "AILab-CVC/SEED-Bench")
+
+
+def test_vlmevalkit_tsv_is_read_alike(tmp_path):
+    import base64
+
+    import pandas as pd
+
+    doc = json.loads((FIXTURES / "seedbench/SEED-Bench.json").read_text())
+    names = {v: k for k, v in doc["question_type"].items()}
+    rows = [{"index": q["question_id"], "question": q["question"],
+             **{c: q[f"choice_{c.lower()}"] for c in "ABCD"}, "answer": q["answer"],
+             "category": names[q["question_type_id"]],
+             "image": base64.b64encode((FIXTURES / "seedbench/SEED-Bench-image" / q["data_id"]).read_bytes()).decode()}
+            for q in doc["questions"] if q["data_type"] == "image"]
+    (tmp_path / "seedbench").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "seedbench/SEEDBench_IMG.tsv", sep="\t", index=False)
+    got = list(task("seedbench_img", tmp_path).samples())
+    want = list(task("seedbench_img").samples())
+    assert [(s.id, s.target, s.meta) for s in got] == [(s.id, s.target, s.meta) for s in want]
+    result = finalize_loading_images(task("seedbench_img", tmp_path), [PREDICTIONS[s.id] for s in got])
+    assert result.n_errors == 1 and result.metrics["accuracy"] == pytest.approx(75.0)
