@@ -289,8 +289,7 @@ class OpenAIAdapter(ModelAdapter):
         for r in requests:
             if not r.options:
                 raise UserError(f"sample {r.sample_id}: no options to score")
-            shared = os.path.commonprefix([o.lower() for o in r.options]) if len(r.options) > 1 else ""
-            shared = r.options[0][: len(shared)] if shared.strip() else ""
+            shared = shared_start(r.options)
             prefix = _joined(r.answer_prefix, shared) if r.answer_prefix and shared else r.answer_prefix or shared
             stems.append([o[len(shared) :] for o in r.options])
             body = self._body(r, prefix, 1)
@@ -315,6 +314,21 @@ class OpenAIAdapter(ModelAdapter):
         if any(not m for m in matched):
             self._n_outside_top += 1
         return [_logsumexp(m) if m else floor for m in matched]
+
+
+def shared_start(options: Sequence[str]) -> str:
+    """The start all options share, cut back to a word boundary: '(' for '(a)'/'(b)', '' for yes/no.
+
+    It joins the answer prefix, so the one scored token is the one that tells the options apart."""
+    if len(options) < 2:
+        return ""
+    n = len(os.path.commonprefix([o.lower() for o in options]))
+    word_goes_on = not all(len(o) > n and not o[n].isalnum() for o in options)
+    if n and options[0][n - 1].isalnum() and word_goes_on:
+        while n and options[0][n - 1].isalnum():  # never split a word ("ye" of yes/yellow)
+            n -= 1
+    shared = options[0][:n]
+    return shared if shared.strip() else ""
 
 
 def _content(resp: dict[str, Any]) -> str:

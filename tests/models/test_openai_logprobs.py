@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from deem_eval.cli import app
 from deem_eval.errors import UserError
-from deem_eval.models.openai_api import OpenAIAdapter, build_messages
+from deem_eval.models.openai_api import OpenAIAdapter, build_messages, shared_start
 from deem_eval.samples import Request
 from tests.models.openai_servers import LogprobServer, read_samples, shared_model_dir
 
@@ -117,6 +117,15 @@ def test_messages_keep_image_position_and_prefix_placement():
         build_messages(Request("3", "<image><image>", image=img), "", "user")
 
 
+def test_shared_start_of_options_stops_at_a_word_boundary():
+    assert shared_start(["(a)", "(b)"]) == "("
+    assert shared_start(["(a) red car", "(b) red bus"]) == "("
+    assert shared_start(["red car", "Red bus"]) == "red "
+    assert shared_start(["yes", "yellow"]) == shared_start(["cat", "cats"]) == ""
+    assert shared_start(["red car.", "red car!"]) == "red car"
+    assert shared_start(["yes", "no"]) == shared_start(["only"]) == ""
+
+
 def test_fingerprint_covers_server_model_and_sampling(monkeypatch):
     """Explicit prefix placement needs no start-up request, so no server is involved here."""
     def fp(**kw: str) -> str:
@@ -140,3 +149,17 @@ def test_fingerprint_covers_server_model_and_sampling(monkeypatch):
             fp(**bad)
     with pytest.raises(UserError, match="base_url=http"):
         OpenAIAdapter(model="m")
+
+
+def test_option_scores_sum_the_spellings_of_an_option():
+    adapter = OpenAIAdapter(base_url="http://127.0.0.1:9/v1", model="m", prefix="user")
+    top = [{"token": " Yes", "logprob": -0.5}, {"token": "yes", "logprob": -2.0},
+           {"token": " No", "logprob": -1.5}, {"token": "maybe", "logprob": -3.0}]
+    resp = {"choices": [{"logprobs": {"content": [{"token": " Yes", "logprob": -0.5, "top_logprobs": top}]}}]}
+    yes, no = adapter._option_scores(resp, ["yes", "no"])
+    # log(e^-0.5 + e^-2.0) = log(0.606531 + 0.135335) = log(0.741866) = -0.298589
+    assert yes == pytest.approx(-0.298589, abs=1e-6) and no == pytest.approx(-1.5)
+    assert adapter._n_outside_top == 0
+    # An option not among the top tokens gets one below the lowest shown (-3.0 - 1) and is counted.
+    assert adapter._option_scores(resp, ["yes", "perhaps"]) == [pytest.approx(-0.298589, abs=1e-6), -4.0]
+    assert adapter._n_outside_top == 1
