@@ -157,9 +157,9 @@ def test_option_scores_sum_the_spellings_of_an_option():
            {"token": " No", "logprob": -1.5}, {"token": "maybe", "logprob": -3.0}]
     resp = {"choices": [{"logprobs": {"content": [{"token": " Yes", "logprob": -0.5, "top_logprobs": top}]}}]}
     yes, no = adapter._option_scores(resp, ["yes", "no"])
-    # log(e^-0.5 + e^-2.0) = log(0.606531 + 0.135335) = log(0.741866) = -0.298589
-    assert yes == pytest.approx(-0.298589, abs=1e-6) and no == pytest.approx(-1.5)
+    # log(e^-0.5 + e^-2.0) = log(0.606531 + 0.135335) = log(0.741866) = -0.298587
+    assert yes == pytest.approx(-0.298587, abs=1e-6) and no == pytest.approx(-1.5)
     assert adapter._n_outside_top == 0
     # An option not among the top tokens gets one below the lowest shown (-3.0 - 1) and is counted.
-    assert adapter._option_scores(resp, ["yes", "perhaps"]) == [pytest.approx(-0.298589, abs=1e-6), -4.0]
+    assert adapter._option_scores(resp, ["yes", "perhaps"]) == [pytest.approx(-0.298587, abs=1e-6), -4.0]
     assert adapter._n_outside_top == 1
