@@ -128,3 +128,44 @@ def test_bad_input_is_located(tmp_path):
     path.write_text((FIXTURES / "visdial/visdial_1.0_val.json").read_text())
     with pytest.raises(DataError, match="annotates image 1 round 2, which no dialog has"):
         list(task("visdial", root=root).samples())
+
+
+def test_logits_run_keeps_all_100_scores_and_rescoring_gives_the_same_metrics(tmp_path):
+    from typer.testing import CliRunner
+
+    from deem_eval.cli import app
+    from deem_eval.models.base import ModelAdapter
+    from deem_eval.registry import MODELS, register_model
+
+    if "visdial-length-ranker" not in MODELS.names():
+        @register_model("visdial-length-ranker")
+        class LengthRanker(ModelAdapter):
+            """Scores an option by minus its length (shorter first), ties left to the ranking."""
+
+            def fingerprint(self) -> str:
+                return "length-ranker-1"
+
+            def score_options(self, requests):
+                return [[-float(len(o)) for o in r.options] for r in requests]
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["run", "--model", "visdial-length-ranker", "--tasks", "visdial", "--data-root",
+                              str(FIXTURES), "--scoring", "logits", "--output-dir", str(tmp_path / "runs"),
+                              "--quiet", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    results = next((tmp_path / "runs").rglob("results.json"))
+    lines = [json.loads(x) for x in (results.parent / "samples_visdial.jsonl").read_text().splitlines()]
+    assert all(len(line["option_scores"]) == 100 for line in lines)
+    # round 185565_1: the human answer "yes" (3 letters) is beaten by "no" and "2" and ties with "two",
+    # so it ranks 3rd or 4th as torch.sort orders the tie (score = 1 / rank)
+    first = lines[0]
+    scores = first["option_scores"]
+    assert sorted(o for o, v in scores.items() if v > scores["yes"]) == ["2", "no"]
+    assert sorted(o for o, v in scores.items() if v == scores["yes"]) == ["two", "yes"]
+    assert 1 / first["score"] in (pytest.approx(3), pytest.approx(4))
+    out = tmp_path / "rescored.json"
+    res = runner.invoke(app, ["score", "--task", "visdial", "--predictions", str(results.parent / "samples_visdial.jsonl"),
+                              "--data-root", str(FIXTURES), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    run_metrics = json.loads(results.read_text())["tasks"]["visdial"]["metrics"]
+    assert json.loads(out.read_text())["tasks"]["visdial"]["metrics"] == run_metrics
