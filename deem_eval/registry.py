@@ -33,6 +33,8 @@ class Registry(Generic[T]):
         def deco(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            if name in self._groups:
+                raise ValueError(f"{self.kind} {name!r} has the name of a group")
             self._items[name] = obj
             if isinstance(obj, type) and not getattr(obj, "name", None):
                 obj.name = name  # type: ignore[attr-defined]

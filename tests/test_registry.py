@@ -83,6 +83,8 @@ def test_group_cycles_terminate_and_group_names_cannot_shadow_tasks():
     assert reg.groups()["g2"] == ["t1", "t2"]
     with pytest.raises(ValueError, match="name of a task"):
         reg.register_group("t1", ["t2"])
+    with pytest.raises(ValueError, match="name of a group"):
+        reg.register("g1")(type("g1", (), {"name": ""}))
 
 
 def test_builtin_hallucination_and_perception_groups():
