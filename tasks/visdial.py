@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from deem_eval.data_root import inside
-from deem_eval.errors import DataError
+from deem_eval.errors import DataError, UserError
 from deem_eval.io import read_json
 from deem_eval.metrics.visdial import METRIC_NAMES, ndcg, round_stats, scores_to_ranks, visdial_metrics
 from deem_eval.metrics.vqa_eval import process_digit_article, process_punctuation
@@ -210,7 +210,11 @@ class VisDialTask(Task):
         """Ranks of the options: from the model's option scores, else from the generated answer."""
         scores = record.get("option_scores")
         options = sample.options or []
-        if isinstance(scores, Mapping) and all(o in scores for o in options):
+        if isinstance(scores, Mapping):
+            absent = [o for o in options if o not in scores]
+            if absent:
+                raise UserError(f"visdial sample {sample.id}: option_scores lack {len(absent)} of its options "
+                                f"(e.g. {absent[0]!r}); were they written for another data root?")
             return scores_to_ranks([scores[o] for o in options])
         answer = normalise_answer(record.get("prediction") or "")
         return scores_to_ranks([float(normalise_answer(o) == answer) for o in options], stable=True)

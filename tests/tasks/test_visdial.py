@@ -169,3 +169,12 @@ def test_logits_run_keeps_all_100_scores_and_rescoring_gives_the_same_metrics(tm
     assert res.exit_code == 0, res.output
     run_metrics = json.loads(results.read_text())["tasks"]["visdial"]["metrics"]
     assert json.loads(out.read_text())["tasks"]["visdial"]["metrics"] == run_metrics
+
+
+def test_option_scores_for_other_options_are_refused(tmp_path):
+    from deem_eval.errors import UserError
+
+    samples = list(task("visdial").samples())
+    lines = [{"id": s.id, "prediction": "yes", "option_scores": {"yes": 0.0, "no": -1.0}} for s in samples]
+    with pytest.raises(UserError, match="sample 185565_1: option_scores lack 98 of its options"):
+        score(tmp_path, lines)
