@@ -199,11 +199,16 @@ def test_unsupported_family_is_one_clear_error(tmp_path):
 def test_runner_same_predictions_at_batch_1_and_8_and_counts_encodes(family_dirs, tmp_path, family):
     import json
 
+    from PIL import Image
+
     import tests.plugins.toy as toy
     from deem_eval.run import run
     from deem_eval.runner import RunSettings
 
     root = toy.write_toy_data(tmp_path / "data")  # 6 images, 3 questions each
+    for path in (root / "toy" / "images").glob("*.png"):
+        # 8 px images are a single Pixtral token, which Mistral3's own get_image_features squeezes away
+        Image.open(path).convert("RGB").resize((40, 36)).save(path)
     args = {"pretrained": str(family_dirs(family)), "device": "cpu"}
     preds = {}
     for scoring in ("generate", "logits"):
