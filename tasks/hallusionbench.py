@@ -33,7 +33,6 @@ resample whole sets (figures and pairs never straddle sets).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -44,6 +43,7 @@ from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import read_json
 from deem_eval.metrics.yesno_rules import NO, UNKNOWN, YES, yorn_answer
+from deem_eval.parquet import files_fingerprint, find_parquet, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 
@@ -74,9 +74,7 @@ class HallusionBench(YesNoTask):
 
     # ---- data --------------------------------------------------------------------------
     def parquet_files(self) -> list[Path]:
-        if not self.data_dir.is_dir():
-            return []
-        return sorted(self.data_dir.glob("*.parquet")) + sorted(self.data_dir.glob("data/*.parquet"))
+        return find_parquet(self.data_dir)
 
     def uses_parquet(self) -> bool:
         return not (self.data_dir / "HallusionBench.json").exists() and bool(self.parquet_files())
@@ -87,11 +85,7 @@ class HallusionBench(YesNoTask):
     def data_fingerprint(self) -> str:
         if not self.uses_parquet():
             return super().data_fingerprint()
-        h = hashlib.sha256()
-        for p in self.parquet_files():
-            st = p.stat()
-            h.update(f"{p.relative_to(self.data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, self.parquet_files())
 
     def samples(self) -> Iterator[Sample]:
         rows = self._parquet_rows() if self.uses_parquet() else self._json_rows()
@@ -128,25 +122,15 @@ class HallusionBench(YesNoTask):
         return rows
 
     def _parquet_rows(self) -> list[dict[str, Any]]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         for path in self.parquet_files():
-            try:
-                table = pq.read_table(path)
-            except pa.ArrowException as exc:
-                raise DataError(path, f"not a readable parquet file ({exc})", expected=LAYOUT) from exc
-            absent = [c for c in PARQUET_COLUMNS if c not in table.column_names]
-            if absent:
-                raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=LAYOUT)
-            for i, item in enumerate(table.select(list(PARQUET_COLUMNS)).to_pylist()):
-                row = self._row(item, path, f"row {i + 1}", seen)
+            for row_no, item in parquet_rows(path, PARQUET_COLUMNS, LAYOUT):
+                row = self._row(item, path, f"row {row_no}", seen)
                 if row.pop("has_image"):
                     image = item["image"] or {}
                     if not image.get("bytes"):
-                        raise DataError(path, f"row {i + 1}: image has no bytes", expected=LAYOUT)
+                        raise DataError(path, f"row {row_no}: image has no bytes", expected=LAYOUT)
                     row["image"] = ImageRef(key=str(item["filename"] or row["id"]), data=image["bytes"])
                 rows.append(row)
         return rows

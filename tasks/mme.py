@@ -32,7 +32,6 @@ Confidence intervals resample whole images.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import require
 from deem_eval.metrics.yesno_rules import NO, YES, mme_answer
+from deem_eval.parquet import files_fingerprint, find_parquet, parquet_column, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 
@@ -91,9 +91,7 @@ class MME(YesNoTask):
         return inner if inner.is_dir() else base
 
     def parquet_files(self) -> list[Path]:
-        if not self.data_dir.is_dir():
-            return []
-        return sorted(self.data_dir.glob("*.parquet")) + sorted(self.data_dir.glob("data/*.parquet"))
+        return find_parquet(self.data_dir)
 
     def uses_parquet(self) -> bool:
         return not (self.data_dir / RELEASE).exists() and bool(self.parquet_files())
@@ -116,12 +114,8 @@ class MME(YesNoTask):
         return out
 
     def data_fingerprint(self) -> str:
-        h = hashlib.sha256()
         files = self.parquet_files() if self.uses_parquet() else [p for _, p, _ in self._text_files()]
-        for p in files:
-            st = p.stat()
-            h.update(f"{p.relative_to(self.data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, files)
 
     def samples(self) -> Iterator[Sample]:
         if self.uses_parquet():
@@ -155,33 +149,15 @@ class MME(YesNoTask):
                       options=[YES, NO], meta={"subtask": sub, "image": key, "n_questions": n})
 
     def _parquet_samples(self) -> Iterator[Sample]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        seen: dict[str, int] = {}
-        files = []
-        for path in self.parquet_files():
-            try:
-                pf = pq.ParquetFile(path)
-                absent = [c for c in PARQUET_COLUMNS if c not in pf.schema_arrow.names]
-                if absent:
-                    raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=LAYOUT)
-                files.append((path, pf))
-            except pa.ArrowException as exc:
-                raise DataError(path, f"not a readable parquet file ({exc})", expected=LAYOUT) from exc
+        files = self.parquet_files()
         sizes: dict[str, int] = defaultdict(int)  # questions per image, read first (one column only)
-        for _, pf in files:
-            for qid in pf.read(columns=["question_id"]).column("question_id").to_pylist():
+        for path in files:
+            for qid in parquet_column(path, "question_id", LAYOUT):
                 sizes[str(qid)] += 1
-        for path, pf in files:
-            try:
-                row_no = 0
-                for batch in pf.iter_batches(batch_size=64, columns=list(PARQUET_COLUMNS)):
-                    for row in batch.to_pylist():
-                        row_no += 1
-                        yield self._parquet_row(row, path, row_no, seen, sizes)
-            except pa.ArrowException as exc:
-                raise DataError(path, f"not a readable parquet file ({exc})", expected=LAYOUT) from exc
+        seen: dict[str, int] = {}
+        for path in files:
+            for row_no, row in parquet_rows(path, PARQUET_COLUMNS, LAYOUT):
+                yield self._parquet_row(row, path, row_no, seen, sizes)
 
     def _parquet_row(self, row: dict[str, Any], path: Path, row_no: int, seen: dict[str, int],
                      sizes: Mapping[str, int]) -> Sample:

@@ -33,6 +33,7 @@ from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import read_json
 from deem_eval.metrics.vqa_eval import vqa_accuracy, vqa_metrics
+from deem_eval.parquet import find_parquet, open_parquet, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 from deem_eval.task import Task, TaskConfig
@@ -69,9 +70,7 @@ class TextVQA(Task):
 
     # ---- data ------------------------------------------------------------------------
     def parquet_files(self) -> list[Path]:
-        if not self.data_dir.is_dir():
-            return []
-        return sorted(self.data_dir.glob("validation-*.parquet")) + sorted(self.data_dir.glob("data/validation-*.parquet"))
+        return find_parquet(self.data_dir, "validation-*.parquet")
 
     def uses_parquet(self) -> bool:
         return not (self.data_dir / QUESTIONS).exists() and bool(self.parquet_files())
@@ -138,20 +137,12 @@ class TextVQA(Task):
         return out
 
     def _parquet_rows(self) -> list[dict[str, Any]]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         rows = []
         for path in self.parquet_files():
-            try:
-                table = pq.read_table(path)
-            except pa.ArrowException as exc:
-                raise DataError(path, f"not a readable parquet file ({exc})", expected=LAYOUT) from exc
-            absent = [c for c in PARQUET_COLUMNS if c not in table.column_names]
-            if absent:
-                raise DataError(path, f"lacks column(s) {', '.join(absent)}", expected=LAYOUT)
-            for i, item in enumerate(table.to_pylist()):
-                where = f"row {i + 1}"
+            names = open_parquet(path, PARQUET_COLUMNS, LAYOUT).schema_arrow.names
+            columns = (*PARQUET_COLUMNS, *(["ocr_tokens"] if "ocr_tokens" in names else []))
+            for row_no, item in parquet_rows(path, columns, LAYOUT):
+                where = f"row {row_no}"
                 row = _check(item, path, where)
                 image = item["image"] or {}
                 if not image.get("bytes"):
