@@ -152,10 +152,13 @@ def transformers_serve(request: pytest.FixtureRequest, model_dir: Path) -> InPro
 # ---- a proxy that fails or slows chosen requests -------------------------------------------------
 class FaultProxy:
     """Forwards HTTP to ``upstream`` (http://HOST:PORT); the first ``fail_first`` chat requests get
-    ``fail_status`` (503 by default) instead."""
+    ``fail_status`` (503 by default) instead; ``delay_s`` slows the first ``slow_first`` (or all)."""
 
-    def __init__(self, upstream: str, fail_first: int = 0, delay_s: float = 0.0, fail_status: int = 503):
+    def __init__(self, upstream: str, fail_first: int = 0, delay_s: float = 0.0, fail_status: int = 503,
+                 slow_first: int | None = None):
         self.upstream = upstream.rstrip("/")
+        self.slow_first = slow_first  # only the first N requests are delayed (None: all)
+        self.slowed = 0
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.delay_s = delay_s
@@ -175,10 +178,13 @@ class FaultProxy:
                     fail = proxy.failed < proxy.fail_first and self.path.endswith("/chat/completions")
                     if fail:
                         proxy.failed += 1
+                    slow = proxy.delay_s and (proxy.slow_first is None or proxy.slowed < proxy.slow_first)
+                    if slow:
+                        proxy.slowed += 1
                 if fail:
                     self._send(proxy.fail_status, b'{"error": {"message": "injected failure"}}')
                     return
-                if proxy.delay_s:
+                if slow:
                     time.sleep(proxy.delay_s)
                 req = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -195,7 +201,13 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out and hung up, or a stopped upstream: nothing to report
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()

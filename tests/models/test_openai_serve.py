@@ -162,6 +162,24 @@ def test_retries_on_injected_503(first_run, served, data_root, tmp_path):
         proxy.close()
 
 
+def test_timeouts_are_retried(served, data_root, tmp_path):
+    proxy = FaultProxy(served.base_url.removesuffix("/v1"), delay_s=2.0, slow_first=1)
+    try:
+        res = runner.invoke(app, ["run", "--model", "openai", "--tasks", "mmvp", "--limit", "2", "--data-root",
+                                  str(data_root), "--output-dir", str(tmp_path), "--quiet", "--n-boot", "0",
+                                  "--model-args", f"base_url={proxy.base_url},model={served.model},timeout=0.5,"
+                                  "backoff=0.05"])
+        assert res.exit_code == 0, res.output
+        assert json.loads((_run_dir(tmp_path) / "results.json").read_text())["model_info"]["n_retries"] == 1
+        proxy.slow_first, proxy.slowed = None, 0  # every request too slow: give up, exit 2
+        res = runner.invoke(app, ["run", "--model", "openai", "--tasks", "mmvp", "--data-root", str(data_root),
+                                  "--output-dir", str(tmp_path / "slow"), "--quiet", "--model-args",
+                                  f"base_url={proxy.base_url},model={served.model},timeout=0.3,max_retries=1"])
+        assert res.exit_code == 2 and "gave up after 2 attempts (last: timeout)" in res.output
+    finally:
+        proxy.close()
+
+
 def test_stopped_server_wrong_path_and_missing_key_exit_2(served, data_root, tmp_path):
     stopped = FaultProxy(served.base_url.removesuffix("/v1"))
     url = stopped.base_url
