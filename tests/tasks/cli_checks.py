@@ -1,4 +1,4 @@
-"""`deem-eval tasks NAME` on the fixtures: data found, expected files and public source shown."""
+"""`deem-eval tasks` and `deem-eval score` on task fixtures: listing, scores, exit codes."""
 
 from __future__ import annotations
 
@@ -31,3 +31,21 @@ def assert_score_exits_2(name: str, root, tmp_path, *fragments: str) -> None:
     assert "Traceback" not in res.output and flat.count("error:") == 1, res.output
     for fragment in fragments:
         assert fragment in flat, (fragment, res.output)
+
+
+def assert_cli_scores(name: str, predictions: dict[str, str], expected: dict[str, float], tmp_path) -> None:
+    """`deem-eval score` on the fixtures writes ``expected`` as the task's metrics."""
+    import json
+
+    import pytest
+
+    from deem_eval.cli import app
+
+    from .util import write_predictions
+
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(app, ["score", "--task", name, "--predictions",
+                                   str(write_predictions(tmp_path / "p.jsonl", predictions)),
+                                   "--data-root", str(FIXTURES), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["tasks"][name]["metrics"] == pytest.approx(expected, abs=1e-4)

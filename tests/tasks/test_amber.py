@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed, assert_score_exits_2
+from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -17,7 +16,6 @@ from .util import (
     finalize_loading_images,
     score,
     task,
-    write_predictions,
 )
 
 # id -> (prediction, truth, reading)
@@ -70,14 +68,7 @@ def test_score_tricky_answers(tmp_path):
 
 
 def test_score_through_cli(tmp_path):
-    from deem_eval.cli import app
-
-    preds = write_predictions(tmp_path / "p.jsonl", {k: v[0] for k, v in TRICKY.items()})
-    out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "amber_disc", "--predictions", str(preds),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(out.read_text())["tasks"]["amber_disc"]["metrics"] == pytest.approx(EXPECTED, abs=1e-4)
+    assert_cli_scores("amber_disc", {k: v[0] for k, v in TRICKY.items()}, EXPECTED, tmp_path)
 
 
 def test_one_dimension_file(tmp_path):

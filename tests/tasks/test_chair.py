@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed, assert_score_exits_2
+from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -17,7 +16,6 @@ from .util import (
     finalize_loading_images,
     score,
     task,
-    write_predictions,
 )
 
 PREDS = {
@@ -54,14 +52,7 @@ def test_score_by_hand(tmp_path):
 
 
 def test_score_through_cli(tmp_path):
-    from deem_eval.cli import app
-
-    out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "chair", "--predictions",
-                                   str(write_predictions(tmp_path / "p.jsonl", PREDS)),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(out.read_text())["tasks"]["chair"]["metrics"] == pytest.approx(EXPECTED, abs=1e-4)
+    assert_cli_scores("chair", PREDS, EXPECTED, tmp_path)
 
 
 def test_prompt_snapshot():

@@ -7,19 +7,17 @@ import json
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import yorn_answer
 
-from .listing import assert_listed, assert_score_exits_2
+from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
     copy_fixture,
     score,
     task,
-    write_predictions,
 )
 
 # id -> (prediction, gold, reading, correct) worked out by hand
@@ -69,14 +67,7 @@ def test_score_tricky_answers(tmp_path):
 
 
 def test_score_through_cli(tmp_path):
-    from deem_eval.cli import app
-
-    preds = write_predictions(tmp_path / "p.jsonl", {k: v[0] for k, v in TRICKY.items()})
-    out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "hallusionbench", "--predictions", str(preds),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(out.read_text())["tasks"]["hallusionbench"]["metrics"] == pytest.approx(EXPECTED, abs=1e-4)
+    assert_cli_scores("hallusionbench", {k: v[0] for k, v in TRICKY.items()}, EXPECTED, tmp_path)
 
 
 def test_prompt_snapshot():

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import mme_answer
 
-from .listing import assert_listed, assert_score_exits_2
+from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -20,7 +18,6 @@ from .util import (
     finalize_loading_images,
     score,
     task,
-    write_predictions,
 )
 
 E1, E2 = "existence/000000006040.jpg", "existence/000000018150.jpg"
@@ -73,14 +70,7 @@ def test_score_tricky_answers(tmp_path):
 
 
 def test_score_through_cli(tmp_path):
-    from deem_eval.cli import app
-
-    preds = write_predictions(tmp_path / "p.jsonl", {k: p for k, (p, _, _) in TRICKY.items()})
-    out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "mme", "--predictions", str(preds),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(out.read_text())["tasks"]["mme"]["metrics"] == pytest.approx(EXPECTED, abs=1e-4)
+    assert_cli_scores("mme", {k: p for k, (p, _, _) in TRICKY.items()}, EXPECTED, tmp_path)
 
 
 def test_bootstrap_units_are_images(tmp_path):

@@ -7,11 +7,10 @@ import json
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from deem_eval.errors import DataError, UserError
 
-from .listing import assert_listed, assert_score_exits_2
+from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
@@ -19,7 +18,6 @@ from .util import (
     finalize_loading_images,
     score,
     task,
-    write_predictions,
 )
 
 PREDS = {
@@ -47,14 +45,7 @@ def test_score_tricky_answers(tmp_path):
 
 
 def test_score_through_cli(tmp_path):
-    from deem_eval.cli import app
-
-    out = tmp_path / "out.json"
-    res = CliRunner().invoke(app, ["score", "--task", "textvqa", "--predictions",
-                                   str(write_predictions(tmp_path / "p.jsonl", PREDS)),
-                                   "--data-root", str(FIXTURES), "--output", str(out)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(out.read_text())["tasks"]["textvqa"]["metrics"] == pytest.approx(EXPECTED, abs=1e-4)
+    assert_cli_scores("textvqa", PREDS, EXPECTED, tmp_path)
 
 
 def test_prompt_snapshot_with_and_without_ocr():
