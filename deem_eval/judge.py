@@ -71,6 +71,18 @@ class OpenAIJudge(Judge):
             raise UserError(f"--judge-args seed={args['seed']!r}: expected an integer") from None
         self.client = client_from_args(args, "--judge openai")
         self.model = self.client.model
+        self._check()
+
+    def _check(self) -> None:
+        """One tiny request now, so a wrong URL, model or key exits 2 before the run, not after it."""
+        from .models.openai_client import Refused
+
+        try:
+            self.client.create({"messages": [{"role": "user", "content": "Say yes."}], "max_tokens": 1,
+                                "temperature": 0, "seed": self.seed})
+        except Refused as exc:
+            raise UserError(f"--judge openai: {self.client.url} refused a chat request for model "
+                            f"{self.model!r} ({exc})") from None
 
     def fingerprint(self) -> str:
         blob = {"kind": "openai", "base_url": self.client.base_url, "model": self.model,

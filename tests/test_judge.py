@@ -40,6 +40,11 @@ def _judge_args(url: str, model: str) -> str:
     return f"base_url={url},model={model},max_tokens={MAX_TOKENS}"
 
 
+def _asked(proxy: FaultProxy) -> list[str]:
+    """The judge prompts the server was asked (the start-up check excluded)."""
+    return sorted(b["messages"][0]["content"] for b in proxy.bodies if b["messages"][0]["content"] != "Say yes.")
+
+
 def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]
 
@@ -72,7 +77,7 @@ def test_openai_judge_scores_stores_and_caches_verdicts(served, counted, data, t
     assert doc["tasks"]["judged_toy"]["n_judged"] == 18
     rows = _lines(results.parent / "samples_judged_toy.jsonl")
     prompts = sorted({judged.judge_question(r) for r in rows})
-    assert counted.seen == len(prompts) == 2  # the toy model says one of two things; each asked once
+    assert _asked(counted) == prompts and len(prompts) == 2  # the toy says one of two things; asked once each
 
     # The verdicts are the served model's greedy answers: hf-vlm on the same folder says the same.
     from deem_eval.models.hf_vlm import HFVLMAdapter
@@ -94,7 +99,7 @@ def test_openai_judge_scores_stores_and_caches_verdicts(served, counted, data, t
                               "samples_judged_toy.jsonl"), "--data-root", str(data), "--output", str(out),
                               "--judge", "openai", "--judge-args", args])
     assert res.exit_code == 0, res.output
-    assert counted.seen == 2
+    assert _asked(counted) == prompts  # nothing asked again
     assert json.loads(out.read_text())["tasks"]["judged_toy"]["metrics"] == doc["tasks"]["judged_toy"]["metrics"]
 
     # The hf judge on the same folder gives the same verdicts (greedy on both sides).
@@ -113,7 +118,7 @@ def test_optional_judge_asks_only_where_the_task_wants(served, counted, data, tm
     res = runner.invoke(app, [*base, "--output-dir", str(tmp_path / "rules")])
     assert res.exit_code == 0, res.output
     rule_rows = _lines(next((tmp_path / "rules").rglob("samples_judged_toy_optional.jsonl")))
-    assert all("judge" not in r for r in rule_rows) and counted.seen == 0
+    assert all("judge" not in r for r in rule_rows) and counted.seen == 0  # no judge was even contacted
 
     res = runner.invoke(app, [*base, "--output-dir", str(tmp_path / "judged"), "--judge", "openai",
                               "--judge-args", _judge_args(counted.base_url, served.model)])
@@ -134,3 +139,17 @@ def test_unknown_judge_kind_and_args(data, tmp_path):
     assert res.exit_code == 2 and "base_url" in res.output
     res = runner.invoke(app, [*base, "--judge", "openai", "--judge-args", "base_url=http://x/v1,model=m,temp=1"])
     assert res.exit_code == 2 and "unknown --judge-args temp" in res.output
+
+
+def test_unreachable_judge_exits_2_before_the_model_runs(served, data, tmp_path):
+    calls = tmp_path / "calls.txt"
+    stopped = FaultProxy(served.base_url.removesuffix("/v1"))
+    stopped.close()
+    res = runner.invoke(app, ["run", "--model", "toy-model", "--model-args", f"calls_file={calls}", "--tasks",
+                              "judged_toy", "--data-root", str(data), "--quiet", "--output-dir", str(tmp_path),
+                              "--judge", "openai", "--judge-args", f"base_url={stopped.base_url},model=m"])
+    assert res.exit_code == 2 and "connection refused" in res.output and not calls.exists()
+    res = runner.invoke(app, ["run", "--model", "toy-model", "--model-args", f"calls_file={calls}", "--tasks",
+                              "judged_toy", "--data-root", str(data), "--quiet", "--output-dir", str(tmp_path),
+                              "--judge", "openai", "--judge-args", f"base_url={served.base_url},model=wrong"])
+    assert res.exit_code == 2 and "'wrong'" in res.output and not calls.exists()

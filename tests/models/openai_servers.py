@@ -163,6 +163,7 @@ class FaultProxy:
         self.fail_status = fail_status
         self.delay_s = delay_s
         self.seen = 0
+        self.bodies: list[dict[str, Any]] = []
         self.failed = 0
         self._lock = threading.Lock()
         proxy = self
@@ -175,6 +176,7 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with proxy._lock:
                     proxy.seen += 1
+                    proxy.bodies.append(json.loads(body or b"{}"))
                     fail = proxy.failed < proxy.fail_first and self.path.endswith("/chat/completions")
                     if fail:
                         proxy.failed += 1
