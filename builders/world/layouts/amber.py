@@ -21,7 +21,7 @@ from ..files import write_json
 from ..language import article, noun
 from ..questions import negatives
 
-SIZE = {"small": 4, "full": 25}
+SIZE = {"small": 4, "full": 50}
 ROOT = "amber"
 MIN_GAP = 12.0  # pixels between two groups' centres for a left/right relation question
 DIMENSION_FILES = {"existence": ("discriminative-hallucination",),

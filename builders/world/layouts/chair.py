@@ -16,7 +16,7 @@ from ..context import Context
 from ..files import write_json
 from ..language import varied_captions
 
-SIZE = {"small": 6, "full": 30}
+SIZE = {"small": 6, "full": 100}
 IMAGE_ID0 = 600000
 INFO = {"description": "chair (synthetic world)", "version": "1.0", "year": 2014}
 LICENSES = [{"id": 1, "name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"}]

@@ -18,7 +18,7 @@ from ..files import write_json
 from ..language import orientation_phrase, state_word
 from .mmvp import DETAILS, make_pair
 
-SIZE = {"small": 5, "full": 30}  # sets (two figures, two questions each)
+SIZE = {"small": 5, "full": 50}  # sets (two figures, two questions each)
 ROOT = "hallusionbench"
 
 

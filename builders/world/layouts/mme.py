@@ -17,7 +17,7 @@ from ..language import article
 from ..questions import negatives
 
 SUBTASKS = ("existence", "count", "position", "color")
-SIZE = {"small": 3, "full": 30}  # images per subtask (two questions each)
+SIZE = {"small": 3, "full": 40}  # images per subtask (two questions each)
 ROOT = "mme/MME_Benchmark_release_version"
 SUFFIX = " Please answer yes or no."
 IMAGE_ID0 = 500000
