@@ -172,6 +172,7 @@ class OpenAIAdapter(ModelAdapter):
         self.min_batch_size = self.client.concurrency  # keep `concurrency` requests in flight
         self.placement = self.prefix_mode if self.prefix_mode != "auto" else self._probe_continuation()
         self._logprobs: bool | None = None if self.logprobs_mode != "off" else False
+        self._logprobs_refusal = "logprobs=off"
         self._n_outside_top = 0
 
     # ---- capability probes (one tiny request each, at start-up) ---------------------------
@@ -221,7 +222,7 @@ class OpenAIAdapter(ModelAdapter):
             self._logprobs = self._probe_logprobs()
         if self._logprobs:
             return "logits"
-        why = getattr(self, "_logprobs_refusal", "no logprobs")
+        why = self._logprobs_refusal
         if self.logprobs_mode == "on":
             raise UserError(f"{self.client.url}: --scoring logits with logprobs=on, but {why}")
         log.warning("%s: %s; --scoring logits falls back to generation (logprobs=auto)", self.client.url, why)
