@@ -8,7 +8,7 @@ import pytest
 
 from deem_eval.errors import DataError, UserError
 
-from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
+from .listing import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,

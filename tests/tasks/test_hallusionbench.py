@@ -11,7 +11,7 @@ from PIL import Image
 from deem_eval.errors import DataError, UserError
 from deem_eval.metrics.yesno_rules import yorn_answer
 
-from .cli_checks import assert_cli_scores, assert_listed, assert_score_exits_2
+from .listing import assert_cli_scores, assert_listed, assert_score_exits_2
 from .util import (
     FIXTURES,
     assert_fingerprints_track,
