@@ -76,25 +76,26 @@ def build_tokenizer():
     )
 
 
-def build_processor():
-    """LlavaProcessor: CLIP preprocessing at 32 px plus the tokenizer and chat template."""
+def build_processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE):
+    """LlavaProcessor: CLIP preprocessing (32 px by default) plus the tokenizer and chat template."""
     from transformers import CLIPImageProcessor, LlavaProcessor
 
     image_processor = CLIPImageProcessor(
-        size={"shortest_edge": IMAGE_SIZE},
-        crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        size={"shortest_edge": image_size},
+        crop_size={"height": image_size, "width": image_size},
     )
     return LlavaProcessor(
         image_processor=image_processor,
         tokenizer=build_tokenizer(),
-        patch_size=PATCH_SIZE,
+        patch_size=patch_size,
         vision_feature_select_strategy="default",
         chat_template=CHAT_TEMPLATE,
         num_additional_image_tokens=1,  # the CLS token of the CLIP tower, dropped by "default"
     )
 
 
-def build_model(vocab_size: int, image_token_id: int, seed: int = 0):
+def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size: int = IMAGE_SIZE,
+                patch_size: int = PATCH_SIZE):
     """LlavaForConditionalGeneration with seeded random weights (large enough init for clear argmaxes)."""
     import torch
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
@@ -104,8 +105,8 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0):
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=2,
-        image_size=IMAGE_SIZE,
-        patch_size=PATCH_SIZE,
+        image_size=image_size,
+        patch_size=patch_size,
         projection_dim=32,
     )
     text = LlamaConfig(
@@ -115,7 +116,7 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0):
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        max_position_embeddings=max(512, 2 * (image_size // patch_size) ** 2),
         initializer_range=0.2,
         bos_token_id=1,
         eos_token_id=2,
@@ -138,13 +139,15 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0):
     return model
 
 
-def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
-    """Write a tiny LLaVA (weights as safetensors, processor, chat template) to ``out_dir``."""
+def build_tiny_llava(out_dir: Path, seed: int = 0, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE) -> Path:
+    """Write a tiny LLaVA (weights as safetensors, processor, chat template) to ``out_dir``.
+
+    ``image_size=336, patch_size=14`` gives LLaVA-1.5's 576 image tokens per image (benchmarks)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    processor = build_processor()
+    processor = build_processor(image_size, patch_size)
     vocab = vocabulary()
-    model = build_model(len(vocab), vocab.index("<image>"), seed=seed)
+    model = build_model(len(vocab), vocab.index("<image>"), seed=seed, image_size=image_size, patch_size=patch_size)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     return out_dir
