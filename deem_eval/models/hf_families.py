@@ -70,6 +70,10 @@ FAMILIES: dict[str, Family] = {
         Family("internvl", note="dynamic tiling"),
         Family("aya_vision", note="dynamic tiling"),
         Family("mistral3", note="Pixtral encoder, image-size-dependent tokens"),
+        Family("llava_next_video", note="anyres images (videos are not used)"),
+        Family("idefics2", nested=True, note="perceiver resampler"),
+        Family("glm4v", **_MROPE),
+        Family("cohere2_vision", note="dynamic tiling"),
         Family(
             "llama4", reuse=False, feature_fields=("last_hidden_state",),
             unsupported="transformers' Llama4ForConditionalGeneration fails in its own forward and generate "

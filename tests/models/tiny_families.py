@@ -497,10 +497,117 @@ def mistral3():
     return proc, Mistral3ForConditionalGeneration(cfg)
 
 
+def llava_next_video():
+    from transformers import (
+        LlavaNextImageProcessor,
+        LlavaNextVideoConfig,
+        LlavaNextVideoForConditionalGeneration,
+        LlavaNextVideoProcessor,
+        LlavaNextVideoVideoProcessor,
+    )
+
+    tok = tokenizer(["<image>", "<video>"], image_token="<image>", video_token="<video>")
+    pinpoints = [[32, 32], [32, 64], [64, 32]]
+    ip = LlavaNextImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints
+    )
+    proc = LlavaNextVideoProcessor(
+        video_processor=LlavaNextVideoVideoProcessor(), image_processor=ip, tokenizer=tok, patch_size=8,
+        vision_feature_select_strategy="default", chat_template=chat_template(**LLAMA_CHAT),
+        num_additional_image_tokens=1,
+    )
+    ids = _ids(tok, "<image>", "<video>")
+    cfg = LlavaNextVideoConfig(
+        vision_config=_clip(), text_config=_llama(len(tok)), image_token_id=ids["<image>"],
+        video_token_id=ids["<video>"], image_grid_pinpoints=pinpoints, vision_feature_select_strategy="default",
+        vision_feature_layer=-2, spatial_pool_stride=2,
+    )
+    return proc, LlavaNextVideoForConditionalGeneration(cfg)
+
+
+def idefics2():
+    from transformers import (
+        Idefics2Config,
+        Idefics2ForConditionalGeneration,
+        Idefics2ImageProcessor,
+        Idefics2Processor,
+    )
+
+    tok = tokenizer(IDEFICS_SPECIALS, bos=False, image_token="<image>", image_boundary_token="<fake_token_around_image>")
+    ip = Idefics2ImageProcessor(size={"shortest_edge": 32, "longest_edge": 32}, do_image_splitting=False)
+    proc = Idefics2Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                             chat_template=chat_template(**IDEFICS_CHAT))
+    perceiver = dict(hidden_size=64, rms_norm_eps=1e-6, hidden_act="silu", resampler_n_latents=4, resampler_depth=1, resampler_n_heads=2,
+                     resampler_head_dim=16, num_key_value_heads=1)
+    cfg = Idefics2Config(vision_config=_idefics_vision(), perceiver_config=perceiver,
+                         text_config=_llama(len(tok)).to_dict(), image_token_id=_ids(tok, "<image>")["<image>"])
+    return proc, Idefics2ForConditionalGeneration(cfg)
+
+
+def glm4v():
+    from transformers import (
+        Glm4vConfig,
+        Glm4vForConditionalGeneration,
+        Glm4vImageProcessor,
+        Glm4vProcessor,
+        Glm4vVideoProcessor,
+    )
+
+    specials = ["<|user|>", "<|assistant|>", "<|begin_of_image|>", "<|end_of_image|>", "<|image|>",
+                "<|begin_of_video|>", "<|end_of_video|>", "<|video|>"]
+    tok = tokenizer(specials, bos=False, image_token="<|image|>", video_token="<|video|>")
+    ip = Glm4vImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                             size={"shortest_edge": 16 * 16, "longest_edge": 64 * 64})
+    proc = Glm4vProcessor(
+        image_processor=ip, tokenizer=tok, video_processor=Glm4vVideoProcessor(),
+        chat_template=chat_template(image="<|begin_of_image|><|image|><|end_of_image|>", user="<|user|>\n",
+                                    end="", assistant="<|assistant|>\n"),
+    )
+    ids = _ids(tok, *specials)
+    text = _text(len(tok))
+    text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000.0,
+                                 "partial_rotary_factor": 0.5})
+    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=4,
+                  spatial_merge_size=2, temporal_patch_size=2, image_size=32)
+    cfg = Glm4vConfig(
+        text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+    )
+    return proc, Glm4vForConditionalGeneration(cfg)
+
+
+def cohere2_vision():
+    from transformers import (
+        Cohere2Config,
+        Cohere2VisionConfig,
+        Cohere2VisionForConditionalGeneration,
+        Cohere2VisionImageProcessor,
+        Cohere2VisionProcessor,
+    )
+
+    specials = ["<|START_OF_IMG|>", "<|END_OF_IMG|>", "<|IMG_PATCH|>", "<|IMG_LINE_BREAK|>",
+                "<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>", "<|USER_TOKEN|>", "<|CHATBOT_TOKEN|>"]
+    tok = tokenizer(specials, boi_token="<|START_OF_IMG|>", eoi_token="<|END_OF_IMG|>",
+                    image_token="<|IMG_PATCH|>", img_line_break_token="<|IMG_LINE_BREAK|>")
+    ip = Cohere2VisionImageProcessor(size={"height": 32, "width": 32}, patch_size=2, max_patches=3)
+    proc = Cohere2VisionProcessor(
+        image_processor=ip, tokenizer=tok,
+        chat_template=chat_template(image="<|IMG_PATCH|>", user="<|START_OF_TURN_TOKEN|><|USER_TOKEN|>",
+                                    end="<|END_OF_TURN_TOKEN|>", assistant="<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>"),
+    )
+    text = _text(len(tok))
+    cfg = Cohere2VisionConfig(
+        vision_config=_siglip(), text_config=Cohere2Config(**text).to_dict(), downsample_factor=2,
+        image_token_id=_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], alignment_intermediate_size=64,
+    )
+    return proc, Cohere2VisionForConditionalGeneration(cfg)
+
+
 BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
     f.__name__: f
     for f in (llava, llava_next, llava_onevision, qwen2_vl, qwen2_5_vl, qwen3_vl, idefics3, smolvlm, paligemma,
-              gemma3, mllama, internvl, aya_vision, mistral3)
+              gemma3, mllama, internvl, aya_vision, mistral3, llava_next_video, idefics2, glm4v, cohere2_vision)
 }
 FAMILIES = tuple(BUILDERS)
 
