@@ -13,112 +13,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.models.tiny_llava import _PUNCT, _WORDS
 from tests.models.tiny_llava import build_processor as build_llava_processor
-
-BASE_SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
-INIT = 0.2  # large random weights: clear argmaxes, so batch-size equality is a real check
-
-
-def _vocab(extra: list[str]) -> list[str]:
-    out: list[str] = []
-    for tok in [*BASE_SPECIALS, *extra, *_WORDS.split(), *"0123456789", *_PUNCT, "\n"]:
-        if tok not in out:
-            out.append(tok)
-    return out
-
-
-def tokenizer(extra: list[str], bos: bool = True, **named: str):
-    """A lowercasing word-level tokenizer; ``extra`` are special tokens, ``named`` their roles."""
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {tok: i for i, tok in enumerate(_vocab(extra))}
-    tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.normalizer = normalizers.Lowercase()
-    # Words and punctuation split on spaces; a newline is a token of its own.
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Split(Regex(r"\n"), behavior="isolated"), pre_tokenizers.Whitespace()]
-    )
-    if bos:
-        tok.post_processor = processors.TemplateProcessing(
-            single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
-        )
-    tok.add_special_tokens([*BASE_SPECIALS, *extra])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="<unk>",
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        extra_special_tokens=named,
-        padding_side="left",
-    )
-
-
-def chat_template(image: str, user: str, end: str, assistant: str, bos: str = "") -> str:
-    """A family-style template: ``{bos}{user}<parts>{end}{assistant}`` with images rendered as ``image``."""
-    return (
-        f"{{{{ '{bos}' }}}}"
-        "{% for message in messages %}"
-        f"{{% if message['role'] == 'user' %}}{{{{ '{user}' }}}}{{% else %}}{{{{ '{assistant}' }}}}{{% endif %}}"
-        "{% if message['content'] is string %}{{ message['content'] }}"
-        "{% else %}{% for part in message['content'] %}"
-        f"{{% if part['type'] == 'image' %}}{{{{ '{image}' }}}}"
-        "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
-        "{% endfor %}{% endif %}"
-        f"{{{{ '{end}' }}}}"
-        "{% endfor %}"
-        f"{{% if add_generation_prompt %}}{{{{ '{assistant}' }}}}{{% endif %}}"
-    )
-
-
-def _ids(tok, *names: str) -> dict[str, int]:
-    return {n: tok.convert_tokens_to_ids(n) for n in names}
-
-
-def _llama(vocab_size: int, **kw):
-    from transformers import LlamaConfig
-
-    return LlamaConfig(**_text(vocab_size), **kw)
-
-
-def _text(vocab_size: int) -> dict[str, Any]:
-    return dict(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        max_position_embeddings=512,
-        initializer_range=INIT,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
-        tie_word_embeddings=False,
-    )
-
-
-def _siglip(image_size: int = 32, patch: int = 8, **kw):
-    from transformers import SiglipVisionConfig
-
-    return SiglipVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        image_size=image_size, patch_size=patch, **kw,
-    )
-
-
-def _clip():
-    from transformers import CLIPVisionConfig
-
-    return CLIPVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        image_size=32, patch_size=8, projection_dim=32,
-    )
-
+from tests.models.tiny_parts import (
+    INIT,
+    chat_template,
+    clip,
+    gemma_text,
+    llama,
+    qwen2,
+    siglip,
+    text_kwargs,
+    token_ids,
+    tokenizer,
+)
 
 LLAMA_CHAT = dict(image="<image>\n", user="USER: ", end=" ", assistant="ASSISTANT:")
 
@@ -130,7 +37,7 @@ def llava():
 
     proc = build_llava_processor()
     cfg = LlavaConfig(
-        vision_config=_clip(), text_config=_llama(len(proc.tokenizer)),
+        vision_config=clip(), text_config=llama(len(proc.tokenizer)),
         image_token_id=proc.tokenizer.convert_tokens_to_ids("<image>"),
         vision_feature_select_strategy="default", vision_feature_layer=-2,
     )
@@ -155,7 +62,7 @@ def llava_next():
         chat_template=chat_template(**LLAMA_CHAT), num_additional_image_tokens=1,
     )
     cfg = LlavaNextConfig(
-        vision_config=_clip(), text_config=_llama(len(tok)), image_token_id=_ids(tok, "<image>")["<image>"],
+        vision_config=clip(), text_config=llama(len(tok)), image_token_id=token_ids(tok, "<image>")["<image>"],
         image_grid_pinpoints=pinpoints, vision_feature_select_strategy="default", vision_feature_layer=-2,
     )
     return proc, LlavaNextForConditionalGeneration(cfg)
@@ -179,19 +86,11 @@ def llava_onevision():
                                     assistant="<|im_start|>assistant\n"),
     )
     cfg = LlavaOnevisionConfig(
-        vision_config=_siglip(), text_config=_qwen2(len(tok)), image_token_id=_ids(tok, "<image>")["<image>"],
-        video_token_id=_ids(tok, "<video>")["<video>"], image_grid_pinpoints=pinpoints,
+        vision_config=siglip(), text_config=qwen2(len(tok)), image_token_id=token_ids(tok, "<image>")["<image>"],
+        video_token_id=token_ids(tok, "<video>")["<video>"], image_grid_pinpoints=pinpoints,
         vision_feature_select_strategy="full", vision_feature_layer=-1,
     )
     return proc, LlavaOnevisionForConditionalGeneration(cfg)
-
-
-def _qwen2(vocab_size: int, **kw):
-    from transformers import Qwen2Config
-
-    t = _text(vocab_size)
-    t.pop("head_dim")
-    return Qwen2Config(**t, **kw)
 
 
 QWEN_SPECIALS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
@@ -206,7 +105,7 @@ def _qwen_tok():
 
 
 def _qwen_ids(tok) -> dict[str, int]:
-    i = _ids(tok, "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+    i = token_ids(tok, "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
     return dict(
         image_token_id=i["<|image_pad|>"], video_token_id=i["<|video_pad|>"],
         vision_start_token_id=i["<|vision_start|>"], vision_end_token_id=i["<|vision_end|>"],
@@ -233,7 +132,7 @@ def qwen2_vl():
 
     tok = _qwen_tok()
     proc = _qwen_proc(Qwen2VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor, tok)
-    text = _text(len(tok))
+    text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
     cfg = Qwen2VLConfig(
         vision_config=dict(depth=2, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=4,
@@ -254,7 +153,7 @@ def qwen2_5_vl():
 
     tok = _qwen_tok()
     proc = _qwen_proc(Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor, tok)
-    text = _text(len(tok))
+    text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
     cfg = Qwen2_5_VLConfig(
         vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
@@ -276,7 +175,7 @@ def qwen3_vl():
 
     tok = _qwen_tok()
     proc = _qwen_proc(Qwen3VLProcessor, Qwen2VLImageProcessor, Qwen3VLVideoProcessor, tok)
-    text = _text(len(tok))
+    text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True,
                                  "rope_theta": 10000.0})
     cfg = Qwen3VLConfig(
@@ -311,8 +210,8 @@ def idefics3():
     ip = Idefics3ImageProcessor(size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True)
     proc = Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
                              chat_template=chat_template(**IDEFICS_CHAT))
-    cfg = Idefics3Config(vision_config=_idefics_vision(), text_config=_llama(len(tok)).to_dict(), scale_factor=2,
-                         image_token_id=_ids(tok, "<image>")["<image>"])
+    cfg = Idefics3Config(vision_config=_idefics_vision(), text_config=llama(len(tok)).to_dict(), scale_factor=2,
+                         image_token_id=token_ids(tok, "<image>")["<image>"])
     return proc, Idefics3ForConditionalGeneration(cfg)
 
 
@@ -329,15 +228,9 @@ def smolvlm():
     ip = SmolVLMImageProcessor(size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True)
     proc = SmolVLMProcessor(image_processor=ip, tokenizer=tok, video_processor=SmolVLMVideoProcessor(),
                             image_seq_len=4, chat_template=chat_template(**IDEFICS_CHAT))
-    cfg = SmolVLMConfig(vision_config=_idefics_vision(), text_config=_llama(len(tok)).to_dict(), scale_factor=2,
-                        image_token_id=_ids(tok, "<image>")["<image>"])
+    cfg = SmolVLMConfig(vision_config=_idefics_vision(), text_config=llama(len(tok)).to_dict(), scale_factor=2,
+                        image_token_id=token_ids(tok, "<image>")["<image>"])
     return proc, SmolVLMForConditionalGeneration(cfg)
-
-
-def _gemma_text(vocab_size: int, cls):
-    t = _text(vocab_size)
-    t.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16)
-    return cls(**t)
 
 
 def paligemma():
@@ -354,8 +247,8 @@ def paligemma():
     ip.image_seq_length = 16
     proc = PaliGemmaProcessor(image_processor=ip, tokenizer=tok)  # no chat template: PaliGemma has none
     cfg = PaliGemmaConfig(
-        vision_config=_siglip(projection_dim=64), text_config=_gemma_text(len(tok), GemmaConfig),
-        image_token_id=_ids(tok, "<image>")["<image>"], projection_dim=64,
+        vision_config=siglip(projection_dim=64), text_config=gemma_text(len(tok), GemmaConfig),
+        image_token_id=token_ids(tok, "<image>")["<image>"], projection_dim=64,
     )
     cfg.vision_config.projection_dim = 64
     return proc, PaliGemmaForConditionalGeneration(cfg)
@@ -379,9 +272,9 @@ def gemma3():
         chat_template=chat_template(image="<start_of_image>", user="<start_of_turn>user\n", end="<end_of_turn>\n",
                                     assistant="<start_of_turn>model\n"),
     )
-    ids = _ids(tok, *specials)
+    ids = token_ids(tok, *specials)
     cfg = Gemma3Config(
-        vision_config=_siglip(), text_config=_gemma_text(len(tok), Gemma3TextConfig), mm_tokens_per_image=4,
+        vision_config=siglip(), text_config=gemma_text(len(tok), Gemma3TextConfig), mm_tokens_per_image=4,
         image_token_id=ids["<image_soft_token>"], boi_token_id=ids["<start_of_image>"],
         eoi_token_id=ids["<end_of_image>"],
     )
@@ -408,14 +301,14 @@ def mllama():
         chat_template=chat_template(image="<|image|>", user="<|start_header_id|>user<|end_header_id|>\n",
                                     end="<|eot_id|>", assistant="<|start_header_id|>assistant<|end_header_id|>\n"),
     )
-    text = _text(len(tok) + 8)
+    text = text_kwargs(len(tok) + 8)
     text.pop("head_dim")
     text.update(cross_attention_layers=[1], num_hidden_layers=2, rope_parameters={"rope_type": "default",
                                                                                    "rope_theta": 10000.0})
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_global_layers=1,
                   attention_heads=2, image_size=32, patch_size=8, max_num_tiles=2, vision_output_dim=64,
                   intermediate_layers_indices=[0], supported_aspect_ratios=[[1, 1], [1, 2], [2, 1]])
-    cfg = MllamaConfig(vision_config=vision, text_config=text, image_token_index=_ids(tok, "<|image|>")["<|image|>"])
+    cfg = MllamaConfig(vision_config=vision, text_config=text, image_token_index=token_ids(tok, "<|image|>")["<|image|>"])
     return proc, MllamaForConditionalGeneration(cfg)
 
 
@@ -439,8 +332,8 @@ def internvl():
     )
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                   image_size=[32, 32], patch_size=[8, 8])
-    cfg = InternVLConfig(vision_config=vision, text_config=_qwen2(len(tok)).to_dict(), downsample_ratio=0.5,
-                         image_token_id=_ids(tok, "<IMG_CONTEXT>")["<IMG_CONTEXT>"])
+    cfg = InternVLConfig(vision_config=vision, text_config=qwen2(len(tok)).to_dict(), downsample_ratio=0.5,
+                         image_token_id=token_ids(tok, "<IMG_CONTEXT>")["<IMG_CONTEXT>"])
     return proc, InternVLForConditionalGeneration(cfg)
 
 
@@ -463,11 +356,11 @@ def aya_vision():
                                     end="<|END_OF_TURN_TOKEN|>",
                                     assistant="<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>"),
     )
-    text = _text(len(tok))
+    text = text_kwargs(len(tok))
     text.pop("head_dim")
     cfg = AyaVisionConfig(
-        vision_config=_siglip(), text_config=CohereConfig(**text).to_dict(), downsample_factor=2,
-        image_token_id=_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], adapter_layer_norm_eps=1e-6,
+        vision_config=siglip(), text_config=CohereConfig(**text).to_dict(), downsample_factor=2,
+        image_token_id=token_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], adapter_layer_norm_eps=1e-6,
         vision_feature_select_strategy="full", vision_feature_layer=-1,
     )
     return proc, AyaVisionForConditionalGeneration(cfg)
@@ -491,8 +384,8 @@ def mistral3():
     )
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, head_dim=16,
                   image_size=32, patch_size=4)
-    cfg = Mistral3Config(vision_config=vision, text_config=MistralConfig(**_text(len(tok))).to_dict(),
-                         spatial_merge_size=2, image_token_id=_ids(tok, "[IMG]")["[IMG]"],
+    cfg = Mistral3Config(vision_config=vision, text_config=MistralConfig(**text_kwargs(len(tok))).to_dict(),
+                         spatial_merge_size=2, image_token_id=token_ids(tok, "[IMG]")["[IMG]"],
                          vision_feature_layer=-1)
     return proc, Mistral3ForConditionalGeneration(cfg)
 
@@ -516,9 +409,9 @@ def llava_next_video():
         vision_feature_select_strategy="default", chat_template=chat_template(**LLAMA_CHAT),
         num_additional_image_tokens=1,
     )
-    ids = _ids(tok, "<image>", "<video>")
+    ids = token_ids(tok, "<image>", "<video>")
     cfg = LlavaNextVideoConfig(
-        vision_config=_clip(), text_config=_llama(len(tok)), image_token_id=ids["<image>"],
+        vision_config=clip(), text_config=llama(len(tok)), image_token_id=ids["<image>"],
         video_token_id=ids["<video>"], image_grid_pinpoints=pinpoints, vision_feature_select_strategy="default",
         vision_feature_layer=-2, spatial_pool_stride=2,
     )
@@ -540,7 +433,7 @@ def idefics2():
     perceiver = dict(hidden_size=64, rms_norm_eps=1e-6, hidden_act="silu", resampler_n_latents=4, resampler_depth=1, resampler_n_heads=2,
                      resampler_head_dim=16, num_key_value_heads=1)
     cfg = Idefics2Config(vision_config=_idefics_vision(), perceiver_config=perceiver,
-                         text_config=_llama(len(tok)).to_dict(), image_token_id=_ids(tok, "<image>")["<image>"])
+                         text_config=llama(len(tok)).to_dict(), image_token_id=token_ids(tok, "<image>")["<image>"])
     return proc, Idefics2ForConditionalGeneration(cfg)
 
 
@@ -563,8 +456,8 @@ def glm4v():
         chat_template=chat_template(image="<|begin_of_image|><|image|><|end_of_image|>", user="<|user|>\n",
                                     end="", assistant="<|assistant|>\n"),
     )
-    ids = _ids(tok, *specials)
-    text = _text(len(tok))
+    ids = token_ids(tok, *specials)
+    text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000.0,
                                  "partial_rotary_factor": 0.5})
     vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=4,
@@ -596,10 +489,10 @@ def cohere2_vision():
         chat_template=chat_template(image="<|IMG_PATCH|>", user="<|START_OF_TURN_TOKEN|><|USER_TOKEN|>",
                                     end="<|END_OF_TURN_TOKEN|>", assistant="<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>"),
     )
-    text = _text(len(tok))
+    text = text_kwargs(len(tok))
     cfg = Cohere2VisionConfig(
-        vision_config=_siglip(), text_config=Cohere2Config(**text).to_dict(), downsample_factor=2,
-        image_token_id=_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], alignment_intermediate_size=64,
+        vision_config=siglip(), text_config=Cohere2Config(**text).to_dict(), downsample_factor=2,
+        image_token_id=token_ids(tok, "<|IMG_PATCH|>")["<|IMG_PATCH|>"], alignment_intermediate_size=64,
     )
     return proc, Cohere2VisionForConditionalGeneration(cfg)
 
