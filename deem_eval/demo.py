@@ -2,7 +2,8 @@
 
 Builds (once) the synthetic world and its RobustVQA split, evaluates deem-tiny and its
 no-CSR ablation on the Table-1 tasks and the other tasks the tiny model supports, writes
-results/leaderboard.csv and .png and prints the leaderboard with 95% CIs.
+results/leaderboard.csv and .png, prints the leaderboard with 95% CIs and writes
+results/report.html (the two runs side by side, with paired tests and a sample browser).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="samples per task (default: all)")
     ap.add_argument("--tasks", default=f"{TABLE1_TASKS},{OTHER_TASKS}")
     ap.add_argument("--scoring", default="logits", choices=("generate", "logits"))
+    ap.add_argument("--report", type=Path, default=Path("results/report.html"))
     args = ap.parse_args(argv)
 
     from .default_data import default_data_root
     from .errors import UserError
+    from .html_report import write_report
     from .leaderboard import write
     from .report import print_leaderboard
 
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [
             sys.executable, "-m", "deem_eval", "run", "--model", "deem", "--model-args", f"checkpoint={ckpt}",
             "--tasks", args.tasks, "--data-root", str(root), "--output-dir", str(args.runs),
-            "--scoring", args.scoring, "--batch-size", "16", "--quiet",
+            "--scoring", args.scoring, "--batch-size", "16",
         ] + (["--limit", str(args.limit)] if args.limit else [])
         log = args.runs / f"{ckpt}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print_leaderboard(df)
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    try:
+        write_report([latest_run(args.runs, f"deem:{c}") for c in CHECKPOINTS], args.report)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.report}")
     return 0
+
+
+def latest_run(runs: Path, label: str) -> Path:
+    """The newest run folder under ``runs`` whose model label is ``label``."""
+    from .errors import UserError
+    from .results import load_results
+
+    found = [(doc.get("created", ""), p.parent) for p in runs.rglob("results.json")
+             if (doc := load_results(p)).get("model_label") == label]
+    if not found:
+        raise UserError(f"no run of {label} under {runs}")
+    return max(found)[1]
 
 
 if __name__ == "__main__":

@@ -91,9 +91,11 @@ def test_two_run_report_parses_and_holds_every_sample(tmp_path):
     assert [i for i, f in flags.items() if f & DISAGREE] == expected
     assert rows[1][6] == ["cannot decode image <bad>.png", None]  # the error, kept verbatim as data
     # Header per run, confusion matrices, figures and thumbnails embedded: nothing is fetched.
-    assert parsed.classes.count("run-header") == 2 and parsed.classes.count("confusion") == 2
+    assert parsed.classes.count("run-header") == 1 and parsed.classes.count("confusion") == 2
+    assert "checkpoint_sha256" in out.read_text() and "abc123" in out.read_text()
     assert parsed.srcs and all(s.startswith("data:image/png;base64,") for s in parsed.srcs)
-    assert all(t.startswith("data:image/jpeg;base64,") for t in data["thumbs"]) and len(data["thumbs"]) == 6
+    assert all(t.startswith(("data:image/webp;base64,", "data:image/jpeg;base64,")) for t in data["thumbs"])
+    assert len(data["thumbs"]) == 6  # one per distinct image (6 images, 3 questions each)
     text = out.read_text()
     assert "http://" not in text and "https://" not in text
     assert "reliability" in text  # A carries option scores: the log P(yes) − log P(no) view
