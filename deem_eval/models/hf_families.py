@@ -10,7 +10,8 @@ builder (``hf_inputs.py``) read these facts instead of branching on model names,
   mis-assigns images once a batch holds more than one).
 - ``positions``: how position ids are made for left-padded rows (see ``hf_inputs.position_ids``):
   ``cumsum`` (0-based over real tokens), ``cumsum1`` (PaliGemma's 1-based positions) or
-  ``mrope`` (the model's own ``get_rope_index``: 3-D multimodal rotary positions).
+  ``mrope`` (the model's own ``get_rope_index``: 3-D multimodal rotary positions) or ``model``
+  (none passed: the model's defaults, right only for unpadded rows, so such families are unbatched).
 - ``reuse``: the vision encoder's output can be computed once per image and handed to the
   model's forward as ``mm_encoder_outputs`` (the library's own pre-encoded input);
   ``feature_fields`` names the parts of that output the forward reads.
@@ -89,9 +90,17 @@ def family_for(model_type: str) -> Family:
     if fam is not None:
         return fam
     return Family(
-        model_type, reuse=False, batched=False, tested=False,
+        model_type, positions="model", reuse=False, batched=False, tested=False,
         note="not a listed family: one row per forward with the model's own position ids",
     )
+
+
+_POSITION_NAMES = {
+    "cumsum": "0-based over real tokens",
+    "cumsum1": "1-based over real tokens",
+    "mrope": "3-D rotary (get_rope_index)",
+    "model": "the model's own",
+}
 
 
 def capability_rows() -> list[dict[str, str]]:
@@ -106,7 +115,7 @@ def capability_rows() -> list[dict[str, str]]:
                 "masks": "-",  # region tasks draw the region on the image instead
                 "multi-image": "-" if f.unsupported or not f.multi_image else "yes",
                 "prompt": "PaliGemma format" if f.prompt == "paligemma" else "chat template",
-                "positions": f.positions,
+                "positions": _POSITION_NAMES[f.positions],
                 "note": f.unsupported or f.note,
             }
         )

@@ -128,7 +128,12 @@ def build_inputs(model, processor, family: Family, rows: Sequence[Row], device: 
 
 
 def position_ids(model, family: Family, inputs: dict[str, Any]):
-    """Position ids for left-padded rows, equal to what the model uses for one unpadded row."""
+    """Position ids for left-padded rows, equal to what the model uses for one unpadded row.
+
+    None for ``model``: the model makes its own (such families run one unpadded row at a time).
+    """
+    if family.positions == "model":
+        return None
     attn = inputs["attention_mask"].long()
     if family.positions == "mrope":
         base = getattr(model, "model", model)
@@ -151,8 +156,9 @@ def forward_logits(model, family: Family, inputs: dict[str, Any], keep: int):
 
     kwargs = dict(inputs)
     params = inspect.signature(model.forward).parameters
-    if "position_ids" in params:
-        kwargs["position_ids"] = position_ids(model, family, inputs)
+    pos = position_ids(model, family, inputs) if "position_ids" in params else None
+    if pos is not None:
+        kwargs["position_ids"] = pos
     if "logits_to_keep" in params:
         kwargs["logits_to_keep"] = keep
     if "mm_encoder_outputs" in kwargs:  # the forward fills this dict in; keep the caller's intact

@@ -242,3 +242,23 @@ def test_cli_lists_families_and_refuses_llama4_with_exit_2(tmp_path):
                               "--tasks", "toy_yesno", "--data-root", str(data), "--output-dir", str(tmp_path / "runs")])
     assert res.exit_code == 2, res.output
     assert "model type 'llama4' cannot run" in res.output and "Traceback" not in res.output
+
+
+def test_unlisted_family_runs_one_row_per_forward_on_model_defaults(family_dirs, monkeypatch):
+    """A model type missing from the table: unbatched, pixels every time, still the model's own numbers."""
+    import deem_eval.models.hf_families as fams
+
+    monkeypatch.delitem(fams.FAMILIES, "qwen2_vl")
+    adapter = HFVLMAdapter(pretrained=str(family_dirs("qwen2_vl")), device="cpu")
+    assert not adapter.family.tested and not adapter.family.batched and not adapter.splice
+    reqs = _requests(_images())[:3]
+    reference = np.array([[_reference_logprob(adapter, r, o) for o in OPTIONS] for r in reqs])
+    np.testing.assert_allclose(adapter.score_options(reqs), reference, atol=1e-4, rtol=0)
+    assert adapter.generate(reqs) == [adapter.generate([r])[0] for r in reqs]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(adapter.model, "forward", broken)
+    with pytest.raises(UserError, match="model type 'qwen2_vl' is not one of the tested families.*shape mismatch"):
+        adapter.score_options(reqs)
