@@ -73,7 +73,9 @@ FAMILIES: dict[str, Family] = {
         Family("mistral3", note="Pixtral encoder, image-size-dependent tokens"),
         Family("llava_next_video", note="anyres images (videos are not used)"),
         Family("idefics2", nested=True, note="perceiver resampler"),
+        Family("qwen3_vl_moe", feature_fields=("pooler_output", "deepstack_features"), **_MROPE),
         Family("glm4v", **_MROPE),
+        Family("glm4v_moe", **_MROPE),
         Family("cohere2_vision", note="dynamic tiling"),
         Family(
             "llama4", reuse=False, feature_fields=("last_hidden_state",),

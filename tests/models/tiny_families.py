@@ -164,27 +164,34 @@ def qwen2_5_vl():
     return proc, Qwen2_5_VLForConditionalGeneration(cfg)
 
 
-def qwen3_vl():
-    from transformers import (
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
+def _qwen3(config_cls, model_cls, **text_extra):
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
 
     tok = _qwen_tok()
     proc = _qwen_proc(Qwen3VLProcessor, Qwen2VLImageProcessor, Qwen3VLVideoProcessor, tok)
     text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True,
-                                 "rope_theta": 10000.0})
-    cfg = Qwen3VLConfig(
+                                 "rope_theta": 10000.0}, **text_extra)
+    cfg = config_cls(
         vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
                            patch_size=4, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64,
                            deepstack_visual_indexes=[0], in_channels=3),
         text_config=text, **_qwen_ids(tok),
     )
-    return proc, Qwen3VLForConditionalGeneration(cfg)
+    return proc, model_cls(cfg)
+
+
+def qwen3_vl():
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    return _qwen3(Qwen3VLConfig, Qwen3VLForConditionalGeneration)
+
+
+def qwen3_vl_moe():
+    from transformers import Qwen3VLMoeConfig, Qwen3VLMoeForConditionalGeneration
+
+    return _qwen3(Qwen3VLMoeConfig, Qwen3VLMoeForConditionalGeneration, num_experts=4, num_experts_per_tok=2,
+                  moe_intermediate_size=32)
 
 
 IDEFICS_SPECIALS = ["<image>", "<fake_token_around_image>", "<global-img>", "<end_of_utterance>"] + [
@@ -437,14 +444,8 @@ def idefics2():
     return proc, Idefics2ForConditionalGeneration(cfg)
 
 
-def glm4v():
-    from transformers import (
-        Glm4vConfig,
-        Glm4vForConditionalGeneration,
-        Glm4vImageProcessor,
-        Glm4vProcessor,
-        Glm4vVideoProcessor,
-    )
+def _glm4v(config_cls, model_cls, **text_extra):
+    from transformers import Glm4vImageProcessor, Glm4vProcessor, Glm4vVideoProcessor
 
     specials = ["<|user|>", "<|assistant|>", "<|begin_of_image|>", "<|end_of_image|>", "<|image|>",
                 "<|begin_of_video|>", "<|end_of_video|>", "<|video|>"]
@@ -459,15 +460,28 @@ def glm4v():
     ids = token_ids(tok, *specials)
     text = text_kwargs(len(tok))
     text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000.0,
-                                 "partial_rotary_factor": 0.5})
+                                 "partial_rotary_factor": 0.5}, **text_extra)
     vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=4,
                   spatial_merge_size=2, temporal_patch_size=2, image_size=32)
-    cfg = Glm4vConfig(
+    cfg = config_cls(
         text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
         image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
         video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
     )
-    return proc, Glm4vForConditionalGeneration(cfg)
+    return proc, model_cls(cfg)
+
+
+def glm4v():
+    from transformers import Glm4vConfig, Glm4vForConditionalGeneration
+
+    return _glm4v(Glm4vConfig, Glm4vForConditionalGeneration)
+
+
+def glm4v_moe():
+    from transformers import Glm4vMoeConfig, Glm4vMoeForConditionalGeneration
+
+    return _glm4v(Glm4vMoeConfig, Glm4vMoeForConditionalGeneration, n_routed_experts=4, num_experts_per_tok=2,
+                  moe_intermediate_size=32, first_k_dense_replace=1)
 
 
 def cohere2_vision():
@@ -500,7 +514,7 @@ def cohere2_vision():
 BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
     f.__name__: f
     for f in (llava, llava_next, llava_onevision, qwen2_vl, qwen2_5_vl, qwen3_vl, idefics3, smolvlm, paligemma,
-              gemma3, mllama, internvl, aya_vision, mistral3, llava_next_video, idefics2, glm4v, cohere2_vision)
+              gemma3, mllama, internvl, aya_vision, mistral3, llava_next_video, idefics2, glm4v, cohere2_vision, qwen3_vl_moe, glm4v_moe)
 }
 FAMILIES = tuple(BUILDERS)
 
