@@ -6,9 +6,11 @@ Both ``leaderboard --compare A,B`` and the HTML report's two-run view use this m
   both metrics are computed on exactly the same samples (which may differ slightly from the
   runs' own results.json numbers when some samples errored).
 - Each run's samples are re-scored with the task (the same ``finalize`` as ``run`` and
-  ``score``), which needs the task's data (the run's ``data_root`` or ``--data-root``). Without
+  ``score``; corpus scorers such as CIDEr run on the shared samples), which needs the task's data (the run's ``data_root`` or ``--data-root``). Without
   the data, the mean of the samples' own ``score`` field (x100) is compared instead, labelled
   ``mean_score``.
+- Tasks whose CIs come from the summable-statistics bootstrap can be paired; a metric without
+  them (FID: a Fréchet distance per resample) gets no paired test.
 - Paired bootstrap: the task's resampling units (a sample, or an MMVP pair) are drawn with
   replacement ``n_boot`` times with a fixed seed, the *same* draw for both runs; the 95% CI is
   the 2.5/97.5 percentiles of the differences B − A, and the two-sided p-value is the share of
@@ -97,8 +99,11 @@ def _metric(task: Task, keys: Sequence[str], totals: np.ndarray, metric: str) ->
     return task.compute({k: cols[j] for j, k in enumerate(keys)})[metric]
 
 
-def mcnemar_for(task: Task, recs_a: list[dict[str, Any]], recs_b: list[dict[str, Any]], metric: str) -> McNemar | None:
-    """McNemar on the task's units when the headline is the share of fully-right units, else None."""
+def mcnemar_for(
+    task: Task, recs_a: list[dict[str, Any]], recs_b: list[dict[str, Any]], values: Sequence[float]
+) -> McNemar | None:
+    """McNemar on the task's units when the headline (``values``: A's and B's) is the share of
+    fully-right units, else None."""
     units = task.bootstrap_units(recs_a)
     if not units:
         return None
@@ -108,9 +113,8 @@ def mcnemar_for(task: Task, recs_a: list[dict[str, Any]], recs_b: list[dict[str,
     if any(s not in (0.0, 1.0) for run in scores for s in run):
         return None
     right = [[all(run[i] == 1.0 for i in u) for u in units] for run in scores]
-    for recs, r in zip((recs_a, recs_b), right, strict=True):
-        value = task.aggregate(recs).get(metric)
-        if value is None or abs(100.0 * sum(r) / len(r) - value) > 1e-6:
+    for value, r in zip(values, right, strict=True):
+        if abs(100.0 * sum(r) / len(r) - value) > 1e-3:  # values are rounded to 4 decimals
             return None
     a_only = sum(1 for x, y in zip(*right, strict=True) if x and not y)
     b_only = sum(1 for x, y in zip(*right, strict=True) if y and not x)
@@ -142,19 +146,26 @@ def disagreeing_ids(lines_a: Sequence[dict[str, Any]], lines_b: Sequence[dict[st
     return out
 
 
-def _rescored(task: Task, lines_a: list[dict], lines_b: list[dict], common: set[str]) -> tuple[list, list]:
-    """Both runs' records on the common ids, scored by the task, in the task's sample order."""
+def _rescored(task: Task, lines: list[list[dict]], common: set[str]) -> list[tuple[list, dict[str, float]]]:
+    """Each run's (records, metrics) on the common ids, scored by the task, in its sample order.
+
+    Metrics are taken right after each run's scoring: corpus scorers (captions) keep the last
+    scored corpus on the task object.
+    """
     from .evaluation import Outcome, finalize
 
-    pa = {x["id"]: x for x in lines_a}
-    pb = {x["id"]: x for x in lines_b}
-    out_a, out_b = [], []
+    preds = [{x["id"]: x for x in ls} for ls in lines]
+    outcomes: list[list[Outcome]] = [[] for _ in lines]
     for sample in task.samples():
         if sample.id in common:
             prompt = task.prompt(sample)
-            out_a.append(Outcome(sample, prompt, pa[sample.id].get("prediction") or ""))
-            out_b.append(Outcome(sample, prompt, pb[sample.id].get("prediction") or ""))
-    return finalize(task, out_a, n_boot=0).records, finalize(task, out_b, n_boot=0).records
+            for out, p in zip(outcomes, preds, strict=True):
+                out.append(Outcome(sample, prompt, p[sample.id].get("prediction") or ""))
+    done = []
+    for out in outcomes:
+        res = finalize(task, out, n_boot=0)
+        done.append((res.records, res.metrics))
+    return done
 
 
 def compare_task(
@@ -178,17 +189,20 @@ def compare_task(
     except UserError:
         cls = None
     task: Task | None = None
-    if cls is not None and cls.aggregate is Task.aggregate:
+    pairable = cls is not None and cls.confidence_intervals is Task.confidence_intervals
+    if pairable:
         root = Path(data_root or run_a.doc.get("data_root") or "")
         candidate = cls(root)
         if str(root) and not candidate.missing():
             task = candidate
+    metrics: list[dict[str, float]] | None = None
     if task is not None:
-        recs_a, recs_b = _rescored(task, lines_a, lines_b, common)
+        (recs_a, m_a), (recs_b, m_b) = _rescored(task, [lines_a, lines_b], common)
+        metrics = [m_a, m_b]
         result.metric = task.headline
     else:
-        if cls is not None and cls.aggregate is not Task.aggregate:
-            result.note += "corpus-level metric without summable statistics: no paired test"
+        if cls is not None and not pairable:
+            result.note += "the metric has no summable per-sample statistics (e.g. FID): no paired test"
             return result
         recs_a = [x for x in lines_a if x["id"] in common]
         by_b = {x["id"]: x for x in lines_b}
@@ -199,11 +213,12 @@ def compare_task(
         task = MeanScore(Path("."))
         result.metric = task.headline
         result.note += "task data not found: compared on the mean per-sample score"
-    result.a = round(task.aggregate(recs_a)[result.metric], 4)
-    result.b = round(task.aggregate(recs_b)[result.metric], 4)
+    if metrics is None:
+        metrics = [task.aggregate(recs_a), task.aggregate(recs_b)]
+    result.a, result.b = (round(m[result.metric], 4) for m in metrics)
     diff, ci, p = paired_bootstrap(task, recs_a, recs_b, result.metric, n_boot=n_boot, seed=seed)
     result.diff, result.ci95, result.p_value = round(diff, 4), ci, round(p, 4)
-    result.mcnemar = mcnemar_for(task, recs_a, recs_b, result.metric)
+    result.mcnemar = mcnemar_for(task, recs_a, recs_b, (result.a, result.b))
     return result
 
 

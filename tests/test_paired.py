@@ -85,3 +85,22 @@ def test_leaderboard_compare_by_model_name_and_folder(tmp_path):
     assert bad.exit_code == 2 and "nobody" in bad.output
     bad = runner.invoke(app, ["leaderboard", "--runs", str(runs), "--compare", "m:a"])
     assert bad.exit_code == 2 and "A,B" in bad.output
+
+
+def test_corpus_scorers_state_does_not_leak_between_the_runs(tmp_path, monkeypatch):
+    """Caption tasks keep the last scored corpus on the task; each run's value must be its own."""
+    import tests.plugins.toy as toy
+
+    def prepare(self, records):
+        self._corpus = 100.0 * sum(r["score"] for r in records) / len(records)
+
+    def aggregate(self, records):
+        return {"accuracy": self._corpus}
+
+    monkeypatch.setattr(toy.ToyYesNo, "prepare", prepare, raising=False)
+    monkeypatch.setattr(toy.ToyYesNo, "aggregate", aggregate, raising=False)
+    root = data_root(tmp_path)
+    a = load_run(write_run(tmp_path / "a", "m:a", all_yes(), root))
+    b = load_run(write_run(tmp_path / "b", "m:b", all_right(), root))
+    res = compare_task("toy_yesno", a, b, n_boot=50)
+    assert (res.a, res.b, res.diff) == (50.0, 100.0, 50.0)
