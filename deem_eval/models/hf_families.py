@@ -77,6 +77,8 @@ FAMILIES: dict[str, Family] = {
         Family("glm4v", **_MROPE),
         Family("glm4v_moe", **_MROPE),
         Family("cohere2_vision", note="dynamic tiling"),
+        Family("deepseek_vl"),
+        Family("paddleocr_vl", **_MROPE),
         Family(
             "llama4", reuse=False, feature_fields=("last_hidden_state",),
             unsupported="transformers' Llama4ForConditionalGeneration fails in its own forward and generate "

@@ -81,15 +81,21 @@ def _encoder_only(key: str) -> bool:
     return key.startswith("pixel_values") or key == "pixel_attention_mask"
 
 
+def image_encoder(model):
+    """The model's vision-encoder entry (``get_image_features``, as ``generate`` finds it), or None."""
+    return getattr(model, "get_image_features", None) or getattr(model.base_model, "get_image_features", None)
+
+
 def encode_image(model, processor, family: Family, image: Any, text: str, device: str, dtype) -> EncodedImage:
     """Run the vision encoder once on one image, preprocessed exactly as a prompt with it would be."""
     import torch
 
     enc = processor_inputs(processor, family, [Row(text, image)])
-    params = set(inspect.signature(model.get_image_features).parameters)
+    encoder = image_encoder(model)
+    params = set(inspect.signature(encoder).parameters)
     kwargs = {k: _on(v, device, dtype) for k, v in enc.items() if k in params}
     with torch.inference_mode():
-        out = model.get_image_features(**kwargs, return_dict=True)
+        out = encoder(**kwargs, return_dict=True)
     parts = {}
     for name in family.feature_fields:
         value = getattr(out, name)

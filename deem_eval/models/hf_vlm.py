@@ -30,7 +30,7 @@ from ..samples import IMAGE_TOKEN, Request
 from .base import ModelAdapter
 from .hf_families import FAMILIES, capability_rows, family_for, join_text, render
 from .hf_files import checkpoint_digest, model_files_digest
-from .hf_inputs import EncodedImage, Row, build_inputs, encode_image, forward_logits
+from .hf_inputs import EncodedImage, Row, build_inputs, encode_image, forward_logits, image_encoder
 
 DTYPES = ("float32", "bfloat16", "float16")
 _KNOWN_ARGS = ("pretrained", "dtype", "device", "trust_remote_code", "image_features")
@@ -177,7 +177,7 @@ class HFVLMAdapter(ModelAdapter):
         self.splice = (
             self._want_features
             and self.family.reuse
-            and hasattr(self.model, "get_image_features")
+            and image_encoder(self.model) is not None
             and self.model._supports_mm_encoder_outputs()
         )
         # Digest the files now, so both describe the weights that were loaded (cached per file).

@@ -511,10 +511,64 @@ def cohere2_vision():
     return proc, Cohere2VisionForConditionalGeneration(cfg)
 
 
+def deepseek_vl():
+    from transformers import (
+        DeepseekVLConfig,
+        DeepseekVLForConditionalGeneration,
+        DeepseekVLImageProcessor,
+        DeepseekVLProcessor,
+    )
+
+    specials = ["<image_placeholder>"]
+    tok = tokenizer(specials, image_token="<image_placeholder>")
+    ip = DeepseekVLImageProcessor(size={"height": 32, "width": 32})
+    proc = DeepseekVLProcessor(
+        image_processor=ip, tokenizer=tok, num_image_tokens=16,
+        chat_template=chat_template(image="<image_placeholder>", user="User: ", end="\n\n", assistant="Assistant:"),
+    )
+    cfg = DeepseekVLConfig(
+        vision_config=siglip().to_dict(), text_config=llama(len(tok)).to_dict(),
+        image_token_id=token_ids(tok, "<image_placeholder>")["<image_placeholder>"],
+    )
+    cfg.vision_config.model_type = "siglip_vision_model"
+    return proc, DeepseekVLForConditionalGeneration(cfg)
+
+
+def paddleocr_vl():
+    from transformers import (
+        PaddleOCRVLConfig,
+        PaddleOCRVLForConditionalGeneration,
+        PaddleOCRVLImageProcessor,
+        PaddleOCRVLProcessor,
+    )
+
+    specials = ["<|IMAGE_START|>", "<|IMAGE_PLACEHOLDER|>", "<|IMAGE_END|>", "<|video_pad|>"]
+    tok = tokenizer(specials, image_token="<|IMAGE_PLACEHOLDER|>")
+    ip = PaddleOCRVLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=1,
+                                   size={"shortest_edge": 16 * 16, "longest_edge": 64 * 64})
+    proc = PaddleOCRVLProcessor(
+        image_processor=ip, tokenizer=tok,
+        chat_template=chat_template(image="<|IMAGE_START|><|IMAGE_PLACEHOLDER|><|IMAGE_END|>", user="User: ",
+                                    end="\n", assistant="Assistant: "),
+    )
+    ids = token_ids(tok, *specials)
+    text = text_kwargs(len(tok))
+    text.update(rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+                  patch_size=4, spatial_merge_size=2)
+    cfg = PaddleOCRVLConfig(
+        text_config=text, vision_config=vision, image_token_id=ids["<|IMAGE_PLACEHOLDER|>"],
+        video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|IMAGE_START|>"],
+        vision_end_token_id=ids["<|IMAGE_END|>"],
+    )
+    return proc, PaddleOCRVLForConditionalGeneration(cfg)
+
+
 BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
     f.__name__: f
     for f in (llava, llava_next, llava_onevision, qwen2_vl, qwen2_5_vl, qwen3_vl, idefics3, smolvlm, paligemma,
-              gemma3, mllama, internvl, aya_vision, mistral3, llava_next_video, idefics2, glm4v, cohere2_vision, qwen3_vl_moe, glm4v_moe)
+              gemma3, mllama, internvl, aya_vision, mistral3, llava_next_video, idefics2, glm4v, cohere2_vision, qwen3_vl_moe, glm4v_moe,
+              deepseek_vl, paddleocr_vl)
 }
 FAMILIES = tuple(BUILDERS)
 
