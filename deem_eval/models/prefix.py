@@ -38,6 +38,7 @@ class Row:
     min_suffix: int = 1
     positions: torch.Tensor | None = None  # (L,) or (k, L); default arange(L)
     sub: str | None = None  # rows of one request (its options) share more than the image prefix
+    extra: Any = None  # what a custom ``prefill`` needs for this row (e.g. the processor's inputs)
 
     def __post_init__(self) -> None:
         if self.embeds.shape[0] != len(self.ids):
@@ -123,8 +124,13 @@ def _stack_left(items: Sequence[torch.Tensor], length: int, dim: int, fill: floa
 class SharedPrefixLM:
     """Score or greedily continue rows, sharing each image's common prefix (see the module doc)."""
 
-    def __init__(self, lm: Any, store_size: int = 16, device: Any = "cpu"):
+    def __init__(self, lm: Any, store_size: int = 16, device: Any = "cpu",
+                 prefill: Callable[[Row, int], list[tuple[torch.Tensor, torch.Tensor]]] | None = None):
+        """``prefill(row, p)``, when given, computes a new image-level prefix (the first ``p`` tokens
+        of ``row``) with the model's own forward and returns its key/values per layer, each
+        (heads, p, d); then only text after such a prefix goes in as embeddings."""
         self.lm = lm
+        self._custom_prefill = prefill
         self.device = device
         self.store_size = store_size
         self._store: OrderedDict[tuple[str, tuple[int, ...]], _Prefix] = OrderedDict()
@@ -192,6 +198,24 @@ class SharedPrefixLM:
     def _prefill(self, items: Sequence[tuple[str, Row, int, _Prefix | None, int]]) -> list[_Prefix]:
         """One batched forward over the new prefixes (each after the stored part it extends);
         the resulting key/values are stored unpadded."""
+        if self._custom_prefill is not None:
+            fresh = [(i, it) for i, it in enumerate(items) if it[3] is None]
+            done = {i: self._store_entry(key, r.ids[:p], self._custom_prefill(r, p)) for i, (key, r, p, _, _) in fresh}
+            self.counter.n_prefill_tokens += sum(p for _, (_, _, p, _, _) in fresh)
+            rest = [it for i, it in enumerate(items) if i not in done]
+            more = iter(self._prefill_rows(rest)) if rest else iter(())
+            return [done[i] if i in done else next(more) for i in range(len(items))]
+        return self._prefill_rows(items)
+
+    def _store_entry(self, key: str, ids: Sequence[int], kv: list[tuple[torch.Tensor, torch.Tensor]]) -> _Prefix:
+        entry = _Prefix(tuple(ids), kv)
+        self._store[(key, entry.ids)] = entry
+        self._store.move_to_end((key, entry.ids))
+        while len(self._store) > self.store_size:
+            self._store.popitem(last=False)
+        return entry
+
+    def _prefill_rows(self, items: Sequence[tuple[str, Row, int, _Prefix | None, int]]) -> list[_Prefix]:
         rows = [Row(key, r.ids[:p], r.embeds[:p], 1, None if r.positions is None else r.positions[..., :p])
                 for key, r, p, _, _ in items]
         plan = [(base, m) if base is not None else (None, 0) for _, _, _, base, m in items]
@@ -202,12 +226,7 @@ class SharedPrefixLM:
         entries = []
         for b, (key, row, p, _, _) in enumerate(items):
             keep = mask[b].bool()
-            entry = _Prefix(tuple(row.ids[:p]), [(k[b][:, keep], v[b][:, keep]) for k, v in layers])
-            self._store[(key, entry.ids)] = entry
-            self._store.move_to_end((key, entry.ids))
-            while len(self._store) > self.store_size:
-                self._store.popitem(last=False)
-            entries.append(entry)
+            entries.append(self._store_entry(key, row.ids[:p], [(k[b][:, keep], v[b][:, keep]) for k, v in layers]))
         return entries
 
     @staticmethod
