@@ -316,11 +316,23 @@ class HFVLMAdapter(ModelAdapter):
         rows_out = [row[: r.max_new_tokens].tolist() for row, r in zip(out, requests, strict=True)]
         return [t.strip() for t in self.tokenizer.batch_decode(rows_out, skip_special_tokens=True)]
 
-    def _n_tokens(self, ctx: str, option: str) -> int:
-        """Tokens ``option`` adds after ``ctx``: len(tokens(ctx + option)) - len(tokens(ctx))."""
-        full = self.tokenizer(join_text(ctx, option), add_special_tokens=False)["input_ids"]
-        base = self.tokenizer(ctx, add_special_tokens=False)["input_ids"] if ctx else []
-        return len(full) - len(base)
+    def _continuations(self, bases: list[str], requests: Sequence[Request]) -> list[list[list[int]]]:
+        """Token ids each option adds after its base text: tokens(base + option) minus tokens(base)."""
+        joined = [join_text(b, o) for b, r in zip(bases, requests, strict=True) for o in r.options]
+        base_ids = self.tokenizer(bases, add_special_tokens=False)["input_ids"]
+        full_ids = self.tokenizer(joined, add_special_tokens=False)["input_ids"]
+        out: list[list[list[int]]] = []
+        k = 0
+        for i, r in enumerate(requests):
+            conts = []
+            for opt in r.options:
+                cont = full_ids[k][len(base_ids[i]) :]
+                if not cont:
+                    raise SampleError(f"sample {r.sample_id}: option {opt!r} adds no tokens")
+                conts.append(cont)
+                k += 1
+            out.append(conts)
+        return out
 
     def score_options(self, requests: Sequence[Request]) -> list[list[float]]:
         """Summed log-probability of each option's tokens after prompt + answer prefix (one forward)."""
@@ -333,22 +345,13 @@ class HFVLMAdapter(ModelAdapter):
                 raise SampleError(f"sample {r.sample_id}: no options to score")
         rendered = [self.render(r) for r in requests]
         images = self._images_for(requests)
-        lengths: list[list[int]] = []
-        for (text, lead), r in zip(rendered, requests, strict=True):
-            ns = [self._n_tokens(text if lead is None else lead, o) for o in r.options]
-            for o, n in zip(r.options, ns, strict=True):
-                if n <= 0:
-                    raise SampleError(f"sample {r.sample_id}: option {o!r} adds no tokens")
-            lengths.append(ns)
+        conts = self._continuations([text if lead is None else lead for text, lead in rendered], requests)
+        lengths = [[len(c) for c in per_req] for per_req in conts]
         if not self.family.suffix_eos and all(n == 1 for ns in lengths for n in ns):
             # Every option is one token: read them all off the last position of each prompt.
             rows = [Row(text, im) for (text, _), im in zip(rendered, images, strict=True)]
             logp = torch.cat([self._guard(self._last_logp, rows[p]) for p in self._chunks(len(rows))])
-            first = [
-                [self.tokenizer(join_text(t, o), add_special_tokens=False)["input_ids"][-1] for o in r.options]
-                for (t, _), r in zip(rendered, requests, strict=True)
-            ]
-            return [[float(logp[i, c]) for c in cs] for i, cs in enumerate(first)]
+            return [[float(logp[i, c[0]]) for c in per_req] for i, per_req in enumerate(conts)]
         # General case: one row per (request, option), all in one forward.
         rows, row_len = [], []
         for (text, lead), r, im, ns in zip(rendered, requests, images, lengths, strict=True):
