@@ -11,10 +11,12 @@ else against the working directory. A missing or undecodable image is a per-samp
 
 The metric is FID when Inception weights are available locally, else the Fréchet distance on
 another named extractor: the image embeddings of an open_clip model given by
-``fid_coco.clip_model`` / ``fid_coco.clip_pretrained`` (``fd_clip``), or offline pixel
-features (``fd_pixels``); see :mod:`deem_eval.metrics.fid`. With a CLIP model, ``clip_score``
-(100 · max(cos, 0) between each generated image and its caption) is reported too, and each
-record's ``score`` is its CLIP score.
+``fid_coco.clip_model`` / ``fid_coco.clip_pretrained`` (``fd_clip``); on the built-in world
+(a data root with ``world.json``), the bundled world-trained CLIP ``mining-vit``
+(``fd_worldclip``, also ``fid_coco.extractor=worldclip``); else offline pixel features
+(``fd_pixels``); see :mod:`deem_eval.metrics.fid`. With a CLIP model, ``clip_score``
+(100 · max(cos, 0) between each generated image and its caption, with the same model) is
+reported too, and each record's ``score`` is its CLIP score.
 The generated set is compared with the reference images of the same samples. The 95%
 interval resamples caption/image pairs; every resample costs a full Fréchet distance, so it
 uses ``fid_coco.n_boot`` resamples (default 50) rather than the usual 1000.
@@ -53,7 +55,7 @@ LAYOUT = (
 @dataclasses.dataclass
 class FidCocoConfig(TaskConfig):
     inception: str | None = None  # Inception weights: clean-fid .pt (TorchScript) or torch-fidelity .pth
-    extractor: str = "auto"  # auto | inception | clip | pixels
+    extractor: str = "auto"  # auto | inception | clip | worldclip | pixels
     clip_model: str | None = None  # open_clip model name, for fd_clip and clip_score
     clip_pretrained: str | None = None  # its local weights file (or a cached open_clip tag)
     generated_dir: str | None = None  # base folder for relative prediction paths
@@ -86,7 +88,7 @@ class FidCocoTask(Task):
         "COCO 2014 val captions (annotations/captions_val2014.json, or a 30k subset in the same format) "
         "and the matching images, cocodataset.org"
     )
-    metrics = ("fid", "fd_clip", "fd_pixels", "clip_score")
+    metrics = ("fid", "fd_clip", "fd_worldclip", "fd_pixels", "clip_score")
     headline = "fid"
     output_type = "image"
     prompt_template = "{question}"
@@ -95,10 +97,12 @@ class FidCocoTask(Task):
     def __init__(self, data_root: Path, config: TaskConfig | None = None):
         super().__init__(data_root, config)
         cfg = self.config
-        self.choice = choose_extractor(cfg.extractor, cfg.inception, cfg.clip_model, cfg.clip_pretrained)
+        self.choice = choose_extractor(cfg.extractor, cfg.inception, cfg.clip_model, cfg.clip_pretrained,
+                                       on_world=(Path(data_root) / "world.json").is_file())
         self.metric = self.choice.metric
         self.headline = self.metric
         self._clip = clip_spec(cfg.clip_model, cfg.clip_pretrained)
+        self._scores_clip = self._clip is not None or self.choice.world_clip is not None
         self._features: tuple[np.ndarray, np.ndarray] | None = None
         self._clip_scores: np.ndarray | None = None
         self._feature_ids: tuple[str, ...] = ()
@@ -177,7 +181,7 @@ class FidCocoTask(Task):
         ref = extractor.features([r["_sample"].image.path for r in valid])
         self._features = (gen, ref)
         self._feature_ids = tuple(str(r["id"]) for r in valid)
-        if self._clip is not None:
+        if self._scores_clip:
             clip = extractor if isinstance(extractor, ClipFeatures) else ClipFeatures(*self._clip)
             image_feats = gen if clip is extractor else clip.features(generated)
             self._clip_scores = clip_scores(image_feats, clip.text_features([r["_sample"].question for r in valid]))

@@ -13,7 +13,8 @@ With the TorchScript file, features come from clean-fid in ``clean`` mode (PIL b
 resize to 299 on float pixels); with the state dict, from torchmetrics' Inception with
 ``antialias=False``. Without weights the distance is computed on :class:`PixelFeatures` and
 reported as ``fd_pixels`` — or, when an open_clip model with local weights is given, on its
-image embeddings as ``fd_clip`` — never as FID, since the numbers are not comparable.
+image embeddings as ``fd_clip``, or on the built-in world on the bundled world-trained CLIP
+(``mining-vit``) as ``fd_worldclip`` — never as FID, since the numbers are not comparable.
 """
 
 from __future__ import annotations
@@ -240,9 +241,10 @@ def find_inception(explicit: str | None = None) -> tuple[str, Path] | None:
 class ExtractorChoice:
     """Which features a Fréchet distance uses and the name it is reported under."""
 
-    metric: str  # "fid", "fd_clip" or "fd_pixels"
+    metric: str  # "fid", "fd_clip", "fd_worldclip" or "fd_pixels"
     inception: tuple[str, Path] | None = None  # ("cleanfid" | "fidelity", weights)
     clip: tuple[str, str] | None = None  # (open_clip model name, pretrained file or tag)
+    world_clip: Path | None = None  # the bundled world-trained CLIP's folder
 
 
 def clip_spec(model: str | None, pretrained: str | None) -> tuple[str, str] | None:
@@ -254,18 +256,34 @@ def clip_spec(model: str | None, pretrained: str | None) -> tuple[str, str] | No
     return model, pretrained
 
 
+def world_clip_dir() -> Path | None:
+    """The bundled world-trained CLIP (``mining-vit``), or None when it is not installed."""
+    from ..default_data import mining_clip_dir
+
+    path = mining_clip_dir()
+    return path if (path / "open_clip_config.json").is_file() else None
+
+
 def choose_extractor(kind: str = "auto", inception: str | None = None, clip_model: str | None = None,
-                     clip_pretrained: str | None = None) -> ExtractorChoice:
+                     clip_pretrained: str | None = None, on_world: bool = False) -> ExtractorChoice:
     """Validate the choice without loading any model.
 
-    ``kind``: auto (Inception if found locally, else CLIP if given, else pixels), inception,
-    clip or pixels (each required to be available).
+    ``kind``: auto (Inception if found locally, else CLIP if given, else on the built-in world
+    the bundled world-trained CLIP, else pixels), inception, clip, worldclip or pixels (each
+    required to be available). Pixel statistics cannot tell two generators of the world apart,
+    a CLIP trained on the world's images can; it means nothing on real photographs.
     """
-    if kind not in ("auto", "inception", "clip", "pixels"):
-        raise UserError(f"fid_coco.extractor={kind!r}: expected auto, inception, clip or pixels")
+    if kind not in ("auto", "inception", "clip", "worldclip", "pixels"):
+        raise UserError(f"fid_coco.extractor={kind!r}: expected auto, inception, clip, worldclip or pixels")
     clip = clip_spec(clip_model, clip_pretrained)
     if kind == "pixels":
         return ExtractorChoice(PixelFeatures.metric)
+    if kind == "worldclip":
+        found_world = world_clip_dir()
+        if found_world is None:
+            raise UserError("fid_coco.extractor=worldclip needs the bundled mining-vit checkpoint "
+                            "(deem_model/checkpoints/mining-vit; `make checkpoints` trains it)")
+        return ExtractorChoice(WorldClipFeatures.metric, world_clip=found_world)
     if kind in ("auto", "inception"):
         found = find_inception(inception)
         if found is not None:
@@ -278,6 +296,9 @@ def choose_extractor(kind: str = "auto", inception: str | None = None, clip_mode
         return ExtractorChoice(ClipFeatures.metric, clip=clip)
     if kind == "clip":
         raise UserError("fid_coco.extractor=clip needs fid_coco.clip_model=NAME and fid_coco.clip_pretrained=FILE")
+    found_world = world_clip_dir() if on_world else None
+    if found_world is not None:
+        return ExtractorChoice(WorldClipFeatures.metric, world_clip=found_world)
     return ExtractorChoice(PixelFeatures.metric)
 
 
@@ -288,6 +309,8 @@ def build_extractor(choice: ExtractorChoice, batch_size: int = 32) -> Extractor:
         return CleanFidInception(path, batch_size) if source == "cleanfid" else FidelityInception(path)
     if choice.clip is not None:
         return ClipFeatures(*choice.clip, batch_size=batch_size)
+    if choice.world_clip is not None:
+        return WorldClipFeatures(choice.world_clip, batch_size=batch_size)
     return PixelFeatures()
 
 
@@ -342,6 +365,29 @@ class ClipFeatures:
             for i in range(0, len(texts), self.batch_size):
                 out.append(self._normalised(self.model.encode_text(self.tokenizer(list(texts[i : i + self.batch_size])))))
         return np.concatenate(out)
+
+
+class WorldClipFeatures(ClipFeatures):
+    """The bundled world-trained open_clip ViT (``mining-vit``), loaded like the RobustVQA miner.
+
+    Reported as ``fd_worldclip``: a Fréchet distance on embeddings of a CLIP trained on the
+    world's own alt-text pairs (category names only), so it sees which objects are drawn, not
+    Inception's ImageNet features. :func:`clip_scores` with it is prompt-image agreement.
+    """
+
+    metric = "fd_worldclip"
+
+    def __init__(self, folder: Path, batch_size: int = 32):
+        import torch
+
+        from ..builders.robustvqa.clip_model import LOCAL_DIR, load_clip
+        from ..runtime import set_torch_threads
+
+        set_torch_threads()
+        self._torch = torch
+        self.batch_size = batch_size
+        bundle = load_clip(f"{LOCAL_DIR}{folder}", None, "cpu")
+        self.model, self.preprocess, self.tokenizer = bundle.model, bundle.preprocess, bundle.tokenizer
 
 
 def clip_scores(image_features: np.ndarray, text_features: np.ndarray) -> np.ndarray:

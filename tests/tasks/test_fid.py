@@ -210,3 +210,94 @@ def test_clip_model_gives_fd_clip_and_clip_score(tmp_path, tiny_clip, monkeypatc
     pixels = score("fid_coco", {i: str(REFS[i]) for i in IDS}, tmp_path, task_args={**args, "extractor": "pixels"})
     assert set(pixels.metrics) == {"fd_pixels", "clip_score"}
     assert pixels.metrics["clip_score"] == pytest.approx(result.metrics["clip_score"], abs=1e-4)
+
+
+# ---- fd_worldclip: the bundled world-trained CLIP -------------------------------------------------
+def _world_images(tmp_path, tag: str, n: int) -> list:
+    from deem_eval.builders.world import scene as S
+    from deem_eval.builders.world.draw import render
+
+    out = []
+    for i in range(n):
+        p = tmp_path / f"{tag}{i}.png"
+        render(S.random_scene(S.rng_for(7, tag, i))).save(p)
+        out.append(p)
+    return out
+
+
+def test_worldclip_ranks_real_below_corrupted_below_noise(tmp_path):
+    from PIL import ImageFilter
+
+    extractor = fid.WorldClipFeatures(fid.world_clip_dir())
+    ref = extractor.features(_world_images(tmp_path, "ref", 96))
+    real = _world_images(tmp_path, "real", 96)  # other scenes of the same world
+    rng = np.random.default_rng(0)
+    corrupted, noise = [], []
+    for i, p in enumerate(real):  # mild: a 1.5 px blur and pixel noise of sd 20
+        arr = np.asarray(Image.open(p).convert("RGB").filter(ImageFilter.GaussianBlur(1.5)), dtype=np.float64)
+        Image.fromarray(np.clip(arr + rng.normal(0, 20, arr.shape), 0, 255).astype(np.uint8)).save(
+            corrupted_path := tmp_path / f"c{i}.png")
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise_path := tmp_path / f"n{i}.png")
+        corrupted.append(corrupted_path)
+        noise.append(noise_path)
+    d_real, d_corrupted, d_noise = (fid.frechet_distance_features(ref, extractor.features(x))
+                                    for x in (real, corrupted, noise))
+    assert d_real < d_corrupted < d_noise
+    assert d_noise > 5 * d_corrupted  # noise is far off; the mild corruption is near the real floor
+
+
+def test_worldclip_score_prefers_the_drawn_category(tmp_path):
+    from deem_eval.builders.world import scene as S
+    from deem_eval.builders.world.catalog import NAMES
+    from deem_eval.builders.world.draw import render
+    from deem_eval.builders.world.language import article
+
+    extractor = fid.WorldClipFeatures(fid.world_clip_dir())
+    files, right, wrong = [], [], []
+    for i in range(48):
+        cat, other = NAMES[i % len(NAMES)], NAMES[(i + 7) % len(NAMES)]
+        rng = S.rng_for(3, "clip-score", i)
+        g = S.sample_attributes(rng, cat, size="large")
+        g["count"] = 1
+        render(S.new_scene(rng, [g], S.sample_scene_type(rng))).save(p := tmp_path / f"{i}.png")
+        files.append(p)
+        right.append(f"{article(cat)} {cat}")
+        wrong.append(f"{article(other)} {other}")
+    im = extractor.features(files)
+    s_right = fid.clip_scores(im, extractor.text_features(right))
+    s_wrong = fid.clip_scores(im, extractor.text_features(wrong))
+    assert s_right.mean() > s_wrong.mean() and np.mean(s_right > s_wrong) > 0.6
+
+
+def test_world_root_defaults_to_fd_worldclip_with_clip_score(tmp_path, monkeypatch):
+    import torch
+    from deem_eval.builders.robustvqa.clip_model import LOCAL_DIR, load_clip
+
+    monkeypatch.setattr(fid, "CLEANFID_CACHE", tmp_path / "nowhere")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    root = copy_fixture("fid_coco", tmp_path)
+    assert task("fid_coco", root).headline == "fd_pixels"  # not the world: no world-trained CLIP
+    (root / "world.json").write_text("{}")
+    assert task("fid_coco", root).headline == "fd_worldclip"
+    assert task("fid_coco", FIXTURES, extractor="worldclip").headline == "fd_worldclip"
+    result = score("fid_coco", {i: str(REFS[i]) for i in IDS}, tmp_path, root=root)
+    assert set(result.metrics) == {"fd_worldclip", "clip_score"} and "fid" not in result.metrics
+    assert result.metrics["fd_worldclip"] == pytest.approx(0.0, abs=1e-6)
+    # the CLIP score by hand, with the same bundled model loaded as the RobustVQA builder loads it
+    bundle = load_clip(f"{LOCAL_DIR}{fid.world_clip_dir()}", None, "cpu")
+    captions = [s.question for s in task("fid_coco", root).samples()]
+    with torch.no_grad():
+        im = bundle.model.encode_image(torch.stack([bundle.preprocess(Image.open(REFS[i]).convert("RGB"))
+                                                    for i in IDS]))
+        tx = bundle.model.encode_text(bundle.tokenizer(captions))
+    expected = 100 * np.clip(torch.nn.functional.cosine_similarity(im, tx).numpy(), 0, None)
+    assert [r["score"] for r in result.records] == pytest.approx(expected.tolist(), abs=1e-3)
+
+
+def test_worldclip_without_the_bundled_model_is_a_user_error(monkeypatch):
+    monkeypatch.setattr(fid, "world_clip_dir", lambda: None)
+    with pytest.raises(UserError, match="mining-vit"):
+        fid.choose_extractor("worldclip")
+    assert fid.choose_extractor("auto", on_world=True).metric == "fd_pixels"
+    with pytest.raises(UserError, match="worldclip"):
+        fid.choose_extractor("inceptionv3")
