@@ -28,18 +28,17 @@ class Row:
 
 @dataclass
 class EncodedImage:
-    """One image and the vision encoder's output for it (only the parts the forward reads)."""
+    """One image and the vision encoder's output for it: per part the forward reads, one
+    (image tokens x hidden) tensor (Qwen3-VL's deepstack features: one per layer)."""
 
     image: Any
     output_cls: type
     parts: dict[str, Any] = field(default_factory=dict)
+    as_list: dict[str, bool] = field(default_factory=dict)  # the forward wants a list of per-image tensors
 
     @property
-    def shape(self) -> tuple[int, ...]:  # the number of feature rows, for a quick look in tests
-        first = self.parts["pooler_output"] if "pooler_output" in self.parts else next(iter(self.parts.values()))
-        if isinstance(first, (list, tuple)):
-            return (sum(int(t.shape[0]) for t in first), *first[0].shape[1:])
-        return tuple(first.shape)
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.parts["pooler_output"].shape)
 
 
 def pil_of(image: Any) -> Any:
@@ -86,37 +85,64 @@ def image_encoder(model):
     return getattr(model, "get_image_features", None) or getattr(model.base_model, "get_image_features", None)
 
 
-def encode_image(model, processor, family: Family, image: Any, text: str, device: str, dtype) -> EncodedImage:
-    """Run the vision encoder once on one image, preprocessed exactly as a prompt with it would be."""
+def _flat(value: Any):
+    """A part of an encoder output as one (tokens x hidden) tensor, tokens in the forward's order."""
     import torch
 
-    enc = processor_inputs(processor, family, [Row(text, image)])
+    if isinstance(value, (list, tuple)):
+        return torch.cat([t.reshape(-1, t.shape[-1]) for t in value])
+    return value.reshape(-1, value.shape[-1])
+
+
+def encode_images(
+    model, processor, family: Family, images: Sequence[Any], text: str, device: str, dtype
+) -> list[EncodedImage]:
+    """One vision-encoder pass over the images, each preprocessed exactly as a prompt with it would be.
+
+    The output is split per image by the image-placeholder tokens the processor gave each one.
+    """
+    import torch
+
+    if not images:
+        return []
+    enc = processor_inputs(processor, family, [Row(text, im) for im in images])
+    counts = (enc["input_ids"] == model.config.image_token_id).sum(-1).tolist()
     encoder = image_encoder(model)
     params = set(inspect.signature(encoder).parameters)
     kwargs = {k: _on(v, device, dtype) for k, v in enc.items() if k in params}
     with torch.inference_mode():
         out = encoder(**kwargs, return_dict=True)
-    parts = {}
+    split: dict[str, list[Any]] = {}
+    as_list: dict[str, bool] = {}
     for name in family.feature_fields:
         value = getattr(out, name)
-        parts[name] = value
-    return EncodedImage(image=image, output_cls=type(out), parts=parts)
+        if name == "deepstack_features":  # per layer, tokens of all images
+            layers = [_flat(layer).split(counts) for layer in value]
+            split[name] = [[layer[i] for layer in layers] for i in range(len(images))]
+        else:
+            as_list[name] = isinstance(value, (list, tuple))
+            split[name] = list(_flat(value).split(counts))
+    return [
+        EncodedImage(im, type(out), {name: split[name][i] for name in split}, as_list)
+        for i, im in enumerate(images)
+    ]
 
 
 def merge_encoded(encoded: Sequence[EncodedImage]) -> Any:
-    """One encoder output for several images in row order (what the forward would have made)."""
+    """One encoder output for several images in row order, shaped as the forward reads it."""
     import torch
 
     merged: dict[str, Any] = {}
-    for name in encoded[0].parts:
+    first = encoded[0]
+    for name in first.parts:
         values = [e.parts[name] for e in encoded]
         if name == "deepstack_features":  # per layer, one tensor per image (Qwen3-VL)
-            merged[name] = [tuple(t for per_image in layer for t in per_image) for layer in zip(*values, strict=True)]
-        elif isinstance(values[0], (list, tuple)):  # one tensor per image
-            merged[name] = [t for v in values for t in v]
+            merged[name] = [tuple(layer) for layer in zip(*values, strict=True)]
+        elif first.as_list.get(name):
+            merged[name] = values
         else:
             merged[name] = torch.cat(values)
-    return encoded[0].output_cls(**merged)
+    return first.output_cls(**merged)
 
 
 def build_inputs(model, processor, family: Family, rows: Sequence[Row], device: str, dtype) -> dict[str, Any]:

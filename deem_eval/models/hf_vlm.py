@@ -30,7 +30,7 @@ from ..samples import IMAGE_TOKEN, Request
 from .base import ModelAdapter
 from .hf_families import FAMILIES, capability_rows, family_for, join_text, render
 from .hf_files import checkpoint_digest, model_files_digest
-from .hf_inputs import EncodedImage, Row, build_inputs, encode_image, forward_logits, image_encoder
+from .hf_inputs import EncodedImage, Row, build_inputs, encode_images, forward_logits, image_encoder
 
 DTYPES = ("float32", "bfloat16", "float16")
 _KNOWN_ARGS = ("pretrained", "dtype", "device", "trust_remote_code", "image_features")
@@ -229,19 +229,15 @@ class HFVLMAdapter(ModelAdapter):
         return self.splice
 
     def encode_images(self, images: Sequence[Any], masks: Sequence[Any] | None = None) -> list[Any]:
-        """One vision-encoder pass per image (``EncodedImage``); the images themselves when reuse is off."""
+        """One vision-encoder pass over the images (``EncodedImage`` each); the images when reuse is off."""
         if not self.splice:
             return list(images)
         probe = render(self.processor, self.family, Request("encode", IMAGE_TOKEN, image=True))[0]
-        return [
-            encode_image(self.model, self.processor, self.family, im, probe, self.device, self.dtype)
-            for im in images
-        ]
+        return encode_images(self.model, self.processor, self.family, list(images), probe, self.device, self.dtype)
 
     def _images_for(self, reqs: Sequence[Request]) -> list[Any]:
         """Per request: its image as the model path wants it (raw images encoded once per object)."""
         out: list[Any] = []
-        done: dict[int, Any] = {}
         for r in reqs:
             im = r.image
             if im is None:
@@ -252,9 +248,11 @@ class HFVLMAdapter(ModelAdapter):
                 continue
             if not hasattr(im, "convert"):
                 raise SampleError(f"sample {r.sample_id}: expected an image, got {type(im).__name__}")
-            if self.splice and id(im) not in done:
-                done[id(im)] = self.encode_images([im])[0]
-            out.append(done.get(id(im), im))
+            out.append(im)
+        raw = {id(im): im for im in out if im is not None and not isinstance(im, EncodedImage)}
+        if self.splice and raw:  # raw images given directly: encode each distinct one, all in one pass
+            done = dict(zip(raw, self.encode_images(list(raw.values())), strict=True))
+            out = [done.get(id(im), im) if im is not None else None for im in out]
         return out
 
     def _inputs(self, rows: list[Row]) -> dict[str, Any]:
