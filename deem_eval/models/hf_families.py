@@ -65,8 +65,8 @@ FAMILIES: dict[str, Family] = {
         Family("gemma3", nested=True, note="token_type_ids: bidirectional attention within each image"),
         Family(
             "mllama", nested=True, reuse=False,
-            note="cross-attention to the image; the forward takes no pre-encoded image input, "
-            "so the vision encoder runs in every forward",
+            note="cross-attention: image features enter only as cross_attention_states, which generate "
+            "would feed to every decoding step, so the vision encoder runs in every forward",
         ),
         Family("internvl", note="dynamic tiling"),
         Family("aya_vision", note="dynamic tiling"),
