@@ -178,7 +178,7 @@ class HFVLMAdapter(ModelAdapter):
             self._want_features
             and self.family.reuse
             and image_encoder(self.model) is not None
-            and self.model._supports_mm_encoder_outputs()
+            and getattr(self.model, "_supports_mm_encoder_outputs", lambda: False)()  # transformers 5
         )
         # Digest the files now, so both describe the weights that were loaded (cached per file).
         self._fingerprint = self._compute_fingerprint()
