@@ -5,8 +5,8 @@ model needs (orientation, colour, count, position, state, texture). This measure
 the images are the world's *evaluation* scenes (no training image), restricted to photo-domain
 scenes of one object group, so every detail is one label per image; they are split by image
 into probe-train and probe-test; one multinomial logistic regression per detail is fitted on
-the flattened LLM image tokens (standardised) of the probe-train images and scored on the
-probe-test ones, next to the majority-class baseline (the probe-train's most frequent label).
+the flattened LLM image tokens (standardised; L2 strength by cross-validation on probe-train)
+of the probe-train images and scored on the probe-test ones, next to the majority-class baseline (the probe-train's most frequent label).
 
     python -m deem_model.probe [--data WORLD] [--checkpoints deem-tiny,deem-tiny-nocsr] [--random]
 """
@@ -32,6 +32,9 @@ EXCLUDED_PARTS = ("train", "mmvp")
 """Training images are never probed; MMVP's pairs differ in one detail, so a pair split across
 probe-train and probe-test would hand the probe its answer."""
 TEST_FRACTION = 0.3
+CS = (1e-3, 1e-2, 1e-1, 1.0)
+"""Inverse L2 strengths tried; the best by 3-fold cross-validation on probe-train is used (thousands
+of token dimensions against about a thousand images: an unregularised probe would fit noise)."""
 DEFAULT_CHECKPOINTS = ("deem-tiny", "deem-tiny-nocsr")
 
 
@@ -112,16 +115,22 @@ class ProbeScore:
 
 
 def fit_probe(x_train: np.ndarray, y_train: Sequence[str], x_test: np.ndarray, y_test: Sequence[str],
-              c: float = 1.0) -> ProbeScore:
-    """A standardised multinomial logistic regression (scikit-learn), scored on held-out rows."""
-    from sklearn.linear_model import LogisticRegression
+              cs: Sequence[float] = CS) -> ProbeScore:
+    """A standardised multinomial logistic regression (scikit-learn), its L2 strength chosen by
+    3-fold cross-validation on the training rows, scored on held-out rows."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if len(set(y_train)) < 2:
         raise ValueError("a probe needs at least two classes in its training rows")
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
-    model.fit(x_train, list(y_train))
+    model = make_pipeline(StandardScaler(), LogisticRegressionCV(
+        Cs=list(cs), cv=3, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False))
+    with warnings.catch_warnings():  # a rare class with fewer rows than folds is fine here
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(x_train, list(y_train))
     pred = model.predict(x_test)
     top = Counter(y_train).most_common(1)[0][0]
     truth = np.asarray(list(y_test))
@@ -132,7 +141,8 @@ def fit_probe(x_train: np.ndarray, y_train: Sequence[str], x_test: np.ndarray, y
     )
 
 
-def probe_features(features: np.ndarray, images: Sequence[ProbeImage], c: float = 1.0) -> dict[str, ProbeScore]:
+def probe_features(features: np.ndarray, images: Sequence[ProbeImage],
+                   cs: Sequence[float] = CS) -> dict[str, ProbeScore]:
     """One probe per detail on the rows where it is defined; ``features`` is (n_images, dim).
 
     A detail with fewer than two classes among the probe-train rows, or no probe-test row, is left out.
@@ -146,7 +156,7 @@ def probe_features(features: np.ndarray, images: Sequence[ProbeImage], c: float 
         y_tr = [y[i] for i in np.flatnonzero(tr)]
         if len(set(y_tr)) < 2 or not te.any():  # nothing to tell apart (e.g. a small world)
             continue
-        scores[attr] = fit_probe(features[tr], y_tr, features[te], [y[i] for i in np.flatnonzero(te)], c)
+        scores[attr] = fit_probe(features[tr], y_tr, features[te], [y[i] for i in np.flatnonzero(te)], cs)
     return scores
 
 
@@ -212,7 +222,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoints", default=",".join(DEFAULT_CHECKPOINTS),
                     help="comma-separated bundled names or checkpoint folders")
     ap.add_argument("--random", action="store_true", help="also probe a randomly initialised model (control)")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--json", type=Path, default=None, help="also write the scores here")
     args = ap.parse_args(argv)
     from deem_eval.runtime import set_torch_threads
@@ -227,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         models = [(s, lambda s=s: _load(s)) for s in args.checkpoints.split(",") if s]
         if args.random and models:
             models.append((f"random init ({models[0][0]})", lambda s=models[0][0]: _random_like(s)))
-        results = {name: probe_features(image_tokens(load(), args.data, images), images, args.c)
+        results = {name: probe_features(image_tokens(load(), args.data, images), images)
                    for name, load in models}
     except (UserError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
