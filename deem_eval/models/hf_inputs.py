@@ -24,6 +24,8 @@ class Row:
     text: str
     image: Any = None
     suffix: str | None = None
+    key: str | None = None  # the image's key, for prefill accounting (``n_prefill_floor``)
+    min_suffix: int = 1  # trailing tokens whose logits are read (accounting only)
 
 
 @dataclass

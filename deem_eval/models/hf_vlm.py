@@ -33,7 +33,7 @@ from .hf_files import checkpoint_digest, model_files_digest
 from .hf_inputs import EncodedImage, Row, build_inputs, encode_images, forward_logits, image_encoder
 
 DTYPES = ("float32", "bfloat16", "float16")
-_KNOWN_ARGS = ("pretrained", "dtype", "device", "trust_remote_code", "image_features")
+_KNOWN_ARGS = ("pretrained", "dtype", "device", "trust_remote_code", "image_features", "prefix_cache")
 
 
 def _flag(name: str, value: str) -> bool:
@@ -74,6 +74,12 @@ class HFVLMAdapter(ModelAdapter):
             raise UserError(f"--model-args image_features={feats!r}: expected auto or off")
         self._want_features = feats == "auto"
         self._device_arg = model_args.get("device", "").strip()
+        cache = model_args.get("prefix_cache", "on").strip().lower()
+        if cache not in ("on", "off"):
+            raise UserError(f"--model-args prefix_cache={cache!r}: expected on or off")
+        self.prefix_cache = cache == "on"
+        self._sharing: Any = None
+        self._counter: Any = None
         self._load()
 
     # ---- loading ---------------------------------------------------------------------------
@@ -205,7 +211,7 @@ class HFVLMAdapter(ModelAdapter):
             for name, t in sorted(self.model.state_dict().items()):
                 h.update(name.encode())
                 h.update(t.detach().float().cpu().numpy().tobytes())
-        h.update(f"|dtype={self.dtype_name}|splice={self.splice}".encode())
+        h.update(f"|dtype={self.dtype_name}|splice={self.splice}|prefix={self.prefix_cache}".encode())
         h.update((getattr(self.processor, "chat_template", None) or "").encode())
         return h.hexdigest()
 
@@ -256,7 +262,52 @@ class HFVLMAdapter(ModelAdapter):
         return out
 
     def _inputs(self, rows: list[Row]) -> dict[str, Any]:
-        return build_inputs(self.model, self.processor, self.family, rows, self.device, self.dtype)
+        inputs = build_inputs(self.model, self.processor, self.family, rows, self.device, self.dtype)
+        if self._counter is not None:  # unshared: every real token of every row is prefilled
+            from .prefix import Row as CountedRow
+
+            attn = inputs["attention_mask"].bool()
+            counted = []
+            for j, row in enumerate(rows):
+                ids = inputs["input_ids"][j][attn[j]].tolist()
+                counted.append(CountedRow(row.key, ids, inputs["input_ids"].new_empty(len(ids), 0),
+                                          min(row.min_suffix, len(ids))))
+            self._counter.n_prefill_tokens += int(attn.sum())
+            self._counter.note_rows(counted)
+        return inputs
+
+    # ---- prefix sharing ----------------------------------------------------------------
+    def sharing(self) -> Any:
+        """The shared-prefix engine (``hf_prefix``), or None where the family or the switch rules it out."""
+        from .hf_prefix import HFPrefixSharing, supports
+
+        if self._sharing is None and self.prefix_cache and supports(self):
+            self._sharing = HFPrefixSharing(self)
+            if self._counter is not None:
+                self._sharing.engine.reset(self._counter)
+        return self._sharing
+
+    def begin_task(self) -> None:
+        from .prefix import PrefillCounter
+
+        self._counter = PrefillCounter()
+        if self._sharing is not None:  # image keys are unique within one task only
+            self._sharing.engine.reset(self._counter)
+
+    def prefill_stats(self) -> dict[str, int] | None:
+        return None if self._counter is None else self._counter.stats()
+
+    def _shared(self, method: str, *args):
+        """The shared path's answer, or None when this batch cannot share (then the unshared path runs)."""
+        from .hf_prefix import NoShare
+
+        share = self.sharing()
+        if share is None:
+            return None
+        try:
+            return self._guard(getattr(share, method), *args)
+        except NoShare:
+            return None
 
     def _chunks(self, n: int) -> list[slice]:
         """Row ranges that go through the model together (one by one for unbatched families)."""
@@ -280,10 +331,14 @@ class HFVLMAdapter(ModelAdapter):
         """Greedy decoding; only the new tokens are decoded, special tokens skipped, stripped."""
         if not requests:
             return []
+        images = self._images_for(requests)
+        shared = self._shared("generate", requests, images)
+        if shared is not None:
+            return shared
         rows = []
-        for r, im in zip(requests, self._images_for(requests), strict=True):
+        for r, im in zip(requests, images, strict=True):
             text, lead = self.render(r)
-            rows.append(Row(text, im, lead or None))
+            rows.append(Row(text, im, lead or None, key=r.image_key))
         if not any(row.suffix for row in rows):
             for row in rows:
                 row.suffix = None
@@ -345,19 +400,23 @@ class HFVLMAdapter(ModelAdapter):
         images = self._images_for(requests)
         conts = self._continuations([text if lead is None else lead for text, lead in rendered], requests)
         lengths = [[len(c) for c in per_req] for per_req in conts]
+        shared = self._shared("score_options", requests, images, conts)
+        if shared is not None:
+            return shared
         if not self.family.suffix_eos and all(n == 1 for ns in lengths for n in ns):
             # Every option is one token: read them all off the last position of each prompt.
-            rows = [Row(text, im) for (text, _), im in zip(rendered, images, strict=True)]
+            rows = [Row(text, im, key=r.image_key) for (text, _), im, r in zip(rendered, images, requests, strict=True)]
             logp = torch.cat([self._guard(self._last_logp, rows[p]) for p in self._chunks(len(rows))])
             return [[float(logp[i, c[0]]) for c in per_req] for i, per_req in enumerate(conts)]
         # General case: one row per (request, option), all in one forward.
         rows, row_len = [], []
         for (text, lead), r, im, ns in zip(rendered, requests, images, lengths, strict=True):
             for opt, n in zip(r.options, ns, strict=True):
+                tail = 2 if self.family.suffix_eos else 1
                 if lead is None:
-                    rows.append(Row(join_text(text, opt), im))
+                    rows.append(Row(join_text(text, opt), im, key=r.image_key, min_suffix=n + tail))
                 else:
-                    rows.append(Row(text, im, join_text(lead, opt)))
+                    rows.append(Row(text, im, join_text(lead, opt), key=r.image_key, min_suffix=n + tail))
                 row_len.append(n)
         scores: list[float] = []
         for p in self._chunks(len(rows)):

@@ -39,6 +39,7 @@ class Row:
     positions: torch.Tensor | None = None  # (L,) or (k, L); default arange(L)
     sub: str | None = None  # rows of one request (its options) share more than the image prefix
     extra: Any = None  # what a custom ``prefill`` needs for this row (e.g. the processor's inputs)
+    image: str | None = None  # the image this row asks about, for the floor (default: ``key``)
 
     def __post_init__(self) -> None:
         if self.embeds.shape[0] != len(self.ids):
@@ -79,10 +80,11 @@ class PrefillCounter:
 
     def note_rows(self, rows: Sequence[Row]) -> None:
         for r in rows:
-            if r.key is None:
+            image = r.image if r.image is not None else r.key
+            if image is None:
                 self._unkeyed += len(r.ids)
             else:
-                self._rows.setdefault(r.key, []).append((tuple(r.ids), r.min_suffix))
+                self._rows.setdefault(image, []).append((tuple(r.ids), r.min_suffix))
 
     def floor(self) -> int:
         """Distinct token prefixes per image (a trie's node count), plus unshared rows in full.

@@ -17,7 +17,6 @@ from deem_eval.models.hf_inputs import EncodedImage
 from deem_eval.models.hf_vlm import HFVLMAdapter
 from deem_eval.samples import Request
 from tests.models.tiny_families import FAMILIES as BUILT
-from tests.models.tiny_families import build
 
 QUESTIONS = [
     "Is there a dog in the image?",
@@ -48,20 +47,6 @@ def _requests(images, options=OPTIONS, max_new_tokens=4):
                 max_new_tokens=max_new_tokens)
         for i, (q, im) in enumerate(zip(QUESTIONS, images, strict=True))
     ]
-
-
-@pytest.fixture(scope="session")
-def family_dirs(tmp_path_factory):
-    """Tiny checkpoints, each built on first use and kept for the session."""
-    root = tmp_path_factory.mktemp("tiny_families")
-    made: dict[str, object] = {}
-
-    def get(family: str):
-        if family not in made:
-            made[family] = build(family, root / family)
-        return made[family]
-
-    return get
 
 
 _ADAPTERS: dict[tuple[str, str], HFVLMAdapter] = {}
