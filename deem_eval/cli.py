@@ -130,13 +130,13 @@ def models_cmd() -> None:
     from .registry import MODELS
 
     table = Table(title="model adapters")
-    for col in ("model", "generate", "score options", "generate images", "region masks", "about"):
+    for col in ("model", "generate", "score options", "generate images", "region masks", "prefix sharing", "about"):
         table.add_column(col)
     for name in MODELS.names():
         try:
             cls = MODELS.get(name)
         except UserError as exc:
-            table.add_row(name, "?", "?", "?", "?", f"unavailable: {exc}")
+            table.add_row(name, "?", "?", "?", "?", "?", f"unavailable: {exc}")
             continue
         base = cls.__mro__[-2]  # ModelAdapter
 
@@ -146,7 +146,7 @@ def models_cmd() -> None:
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         table.add_row(
             name, has("generate"), has("score_options"), has("generate_images"),
-            "yes" if cls.supports_masks else "-", doc,
+            "yes" if cls.supports_masks else "-", cls.prefix_sharing, doc,
         )
     Console().print(table)
     for name in MODELS.names():  # adapters that run several model families list what each supports

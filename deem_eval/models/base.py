@@ -24,6 +24,7 @@ from ..samples import Request
 class ModelAdapter:
     name: ClassVar[str] = ""
     supports_masks: ClassVar[bool] = False  # region masks for mask-aware inputs (DEEM)
+    prefix_sharing: ClassVar[str] = "-"  # shares the image prefix across questions: "yes", "per family", "-"
 
     def __init__(self, **model_args: str):
         self.model_args = dict(model_args)

@@ -61,8 +61,11 @@ def _float(args: dict[str, str], key: str, default: float) -> float:
 
 @register_model("deem")
 class DeemAdapter(ModelAdapter):
+    """The bundled DEEM model package (deem-tiny by default, or a deem-train checkpoint folder)."""
+
     name = "deem"
     supports_masks = True
+    prefix_sharing = "yes"
 
     def __init__(self, **model_args: str):
         super().__init__(**model_args)

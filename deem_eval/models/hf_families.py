@@ -15,6 +15,8 @@ builder (``hf_inputs.py``) read these facts instead of branching on model names,
 - ``reuse``: the vision encoder's output can be computed once per image and handed to the
   model's forward as ``mm_encoder_outputs`` (the library's own pre-encoded input);
   ``feature_fields`` names the parts of that output the forward reads.
+- ``shares_prefix``: plain causal attention over the whole prompt and a plain key/value cache,
+  so the questions on one image can reuse its prefix's keys and values (``hf_prefix``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Family:
     tested: bool = True
     note: str = ""
     unsupported: str = ""  # non-empty: why this family cannot run (one clear message instead)
+    shares_prefix: bool = False  # causal attention over the prompt: the image prefix can be shared
 
     @property
     def suffix_eos(self) -> bool:
@@ -50,14 +53,14 @@ _MROPE = dict(positions="mrope", note="3-D multimodal rotary positions from the 
 FAMILIES: dict[str, Family] = {
     f.model_type: f
     for f in (
-        Family("llava"),
-        Family("llava_next", note="anyres: image-size-dependent token count"),
-        Family("llava_onevision", note="anyres"),
-        Family("qwen2_vl", **_MROPE),
-        Family("qwen2_5_vl", **_MROPE),
-        Family("qwen3_vl", feature_fields=("pooler_output", "deepstack_features"), **_MROPE),
-        Family("idefics3", nested=True, note="image splitting into tiles plus a global image"),
-        Family("smolvlm", nested=True, note="image splitting; the processor needs num2words"),
+        Family("llava", shares_prefix=True),
+        Family("llava_next", shares_prefix=True, note="anyres: image-size-dependent token count"),
+        Family("llava_onevision", shares_prefix=True, note="anyres"),
+        Family("qwen2_vl", shares_prefix=True, **_MROPE),
+        Family("qwen2_5_vl", shares_prefix=True, **_MROPE),
+        Family("qwen3_vl", shares_prefix=True, feature_fields=("pooler_output", "deepstack_features"), **_MROPE),
+        Family("idefics3", shares_prefix=True, nested=True, note="image splitting into tiles plus a global image"),
+        Family("smolvlm", shares_prefix=True, nested=True, note="image splitting; the processor needs num2words"),
         Family(
             "paligemma", prompt="paligemma", positions="cumsum1", multi_image=False,
             note="no chat template; bidirectional attention over image + prompt (token_type_ids)",
@@ -68,12 +71,12 @@ FAMILIES: dict[str, Family] = {
             note="cross-attention: image features enter only as cross_attention_states, which generate "
             "would feed to every decoding step, so the vision encoder runs in every forward",
         ),
-        Family("internvl", note="dynamic tiling"),
-        Family("aya_vision", note="dynamic tiling"),
-        Family("mistral3", note="Pixtral encoder, image-size-dependent tokens"),
-        Family("llava_next_video", note="anyres images (videos are not used)"),
-        Family("idefics2", nested=True, note="perceiver resampler"),
-        Family("qwen3_vl_moe", feature_fields=("pooler_output", "deepstack_features"), **_MROPE),
+        Family("internvl", shares_prefix=True, note="dynamic tiling"),
+        Family("aya_vision", shares_prefix=True, note="dynamic tiling"),
+        Family("mistral3", shares_prefix=True, note="Pixtral encoder, image-size-dependent tokens"),
+        Family("llava_next_video", shares_prefix=True, note="anyres images (videos are not used)"),
+        Family("idefics2", shares_prefix=True, nested=True, note="perceiver resampler"),
+        Family("qwen3_vl_moe", shares_prefix=True, feature_fields=("pooler_output", "deepstack_features"), **_MROPE),
         Family("glm4v", **_MROPE),
         Family("glm4v_moe", **_MROPE),
         Family("cohere2_vision", note="dynamic tiling"),
@@ -118,6 +121,7 @@ def capability_rows() -> list[dict[str, str]]:
                 "feature reuse": "-" if f.unsupported or not f.reuse else "yes",
                 "masks": "-",  # region tasks draw the region on the image instead
                 "multi-image": "-" if f.unsupported or not f.multi_image else "yes",
+                "prefix sharing": "yes" if f.shares_prefix else "-",
                 "prompt": "PaliGemma format" if f.prompt == "paligemma" else "chat template",
                 "positions": _POSITION_NAMES[f.positions],
                 "note": f.unsupported or f.note,

@@ -23,15 +23,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..samples import Request
-from .hf_families import join_text
+from .hf_families import FAMILIES, join_text
 from .hf_inputs import Row as InputRow
 from .hf_inputs import build_inputs, position_ids
 from .prefix import Row, SharedPrefixLM
 
-PREFIX_FAMILIES = frozenset({
-    "llava", "llava_next", "llava_onevision", "llava_next_video", "qwen2_vl", "qwen2_5_vl", "qwen3_vl",
-    "qwen3_vl_moe", "internvl", "idefics3", "idefics2", "smolvlm", "aya_vision", "mistral3",
-})
+PREFIX_FAMILIES = frozenset(f.model_type for f in FAMILIES.values() if f.shares_prefix)
 _SEQ_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
 # Generation settings that change greedy decoding; with any of them set, generation is not shared.
 _GREEDY_CHANGERS = {"repetition_penalty": 1.0, "no_repetition_ngram_size": 0, "no_repeat_ngram_size": 0,
@@ -41,7 +38,7 @@ _GREEDY_CHANGERS = {"repetition_penalty": 1.0, "no_repetition_ngram_size": 0, "n
 
 
 def supports(adapter: Any) -> bool:
-    return adapter.family.model_type in PREFIX_FAMILIES and adapter.splice
+    return adapter.family.shares_prefix and adapter.splice
 
 
 def greedy_is_plain(model: Any) -> bool:

@@ -54,6 +54,7 @@ class HFVLMAdapter(ModelAdapter):
     """A Hugging Face image-text-to-text model loaded with AutoProcessor + AutoModelForImageTextToText."""
 
     name = "hf-vlm"
+    prefix_sharing = "per family"
 
     def __init__(self, **model_args: str):
         super().__init__(**model_args)

@@ -157,6 +157,7 @@ def build_messages(req: Request, prefix: str, placement: str) -> tuple[list[dict
 class OpenAIAdapter(ModelAdapter):
     """A model served behind an OpenAI-compatible chat API (vLLM, SGLang, transformers serve ...)."""
 
+    prefix_sharing = "server-side"  # vLLM and SGLang cache prefixes themselves
     name = "openai"
 
     def __init__(self, **model_args: str):
