@@ -130,7 +130,8 @@ def models_cmd() -> None:
     from .registry import MODELS
 
     table = Table(title="model adapters")
-    for col in ("model", "generate", "score options", "generate images", "region masks", "prefix sharing", "about"):
+    table.add_column("model", no_wrap=True)  # names stay whole; the other columns wrap
+    for col in ("generate", "score options", "generate images", "region masks", "prefix sharing", "about"):
         table.add_column(col)
     for name in MODELS.names():
         try:
