@@ -212,6 +212,8 @@ class TaskRunner:
         needed: dict[str, tuple[Any, Any]] = {}
         for (i, sample), k in zip(batch, keys, strict=True):
             hit = cached.get(k)
+            if hit is not None and self.mode == "image" and not hit.get("error"):
+                hit = self._adopt_image(hit)
             if hit is not None and (self.mode != "options" or hit.get("error") or "option_scores" in hit):
                 self.stats.n_cached += 1
                 out[i] = Outcome(
@@ -252,6 +254,21 @@ class TaskRunner:
             self.stats.n_computed += len(todo)
         self.cache.put_many(fresh)
         return sorted(out.items(), key=lambda kv: kv[0])
+
+    def _adopt_image(self, hit: dict[str, Any]) -> dict[str, Any] | None:
+        """A cached generated image, copied into this run's image folder (a miss if it is gone),
+        so a run never points into another run's folder."""
+        import shutil
+
+        src = Path(str(hit.get("prediction") or ""))
+        if not src.is_file():
+            return None
+        assert self.s.image_dir is not None, "image tasks need an image_dir"
+        dst = self.s.image_dir / src.name
+        if dst.resolve() != src.resolve():
+            self.s.image_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        return {**hit, "prediction": str(dst)}
 
     def _predict(self, reqs: list[Request], samples: list[Sample]) -> list[tuple[str, dict[str, float] | None]]:
         """(prediction, each option's score or None) per request."""

@@ -91,3 +91,41 @@ def test_limit(tmp_path):
     root = toy.write_toy_data(tmp_path / "data")
     out = _run(root, tmp_path / "runs", limit=5)
     assert out.doc["tasks"]["toy_yesno"]["n"] == 5
+
+
+def test_cached_generated_images_are_copied_into_the_new_run(tmp_path, monkeypatch):
+    """A cache hit for an image task must not point into another run's folder (which may be gone)."""
+    import shutil
+
+    from PIL import Image
+
+    from deem_eval.models.base import ModelAdapter
+    from deem_eval.registry import MODELS
+    from tests.tasks.util import FIXTURES
+
+    class Painter(ModelAdapter):
+        name = "painter"
+        calls = 0
+
+        def fingerprint(self) -> str:
+            return "painter-v1"
+
+        def generate_images(self, prompts, seed):
+            Painter.calls += len(prompts)
+            return [Image.new("RGB", (16, 16), (len(p) % 255, 0, 0)) for p in prompts]
+
+    monkeypatch.setitem(MODELS._items, "painter", Painter)
+    args = dict(use_cache=True, show_progress=False, task_args="fid_coco.extractor=pixels")
+    first = run("painter", {}, "fid_coco", FIXTURES, tmp_path / "a", RunSettings(n_boot=10), **args)
+    n_first = Painter.calls
+    second = run("painter", {}, "fid_coco", FIXTURES, tmp_path / "b", RunSettings(n_boot=10), **args)
+    assert Painter.calls == n_first  # every answer came from the cache
+    shutil.rmtree(first.run_dir)
+    lines = [json.loads(x) for x in (second.run_dir / "samples_fid_coco.jsonl").read_text().splitlines()]
+    assert lines and all(Path(x["prediction"]).is_file() for x in lines)
+    assert all(Path(x["prediction"]).parent == second.run_dir / "images" for x in lines)
+    assert second.doc["tasks"]["fid_coco"]["metrics"] == first.doc["tasks"]["fid_coco"]["metrics"]
+    # with the cached files gone the answers are made again, not pointed at a missing file
+    shutil.rmtree(second.run_dir)
+    run("painter", {}, "fid_coco", FIXTURES, tmp_path / "c", RunSettings(n_boot=10), **args)
+    assert Painter.calls == 2 * n_first
