@@ -19,6 +19,7 @@ changes greedy decoding (a repetition penalty, say), where ``generate`` stays th
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,13 +64,59 @@ class HFPrefixSharing:
         self.embed = model.get_input_embeddings()
         self.engine = SharedPrefixLM(model, device=adapter.device, prefill=self._prefill)
         self._keep_arg = self.engine._keep_arg
+        self._heads: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._composing = True  # off for good once a composed row differs from the processor's own
+
+    # ---- inputs ----------------------------------------------------------------------------
+    def _inputs(self, req: Request, text: str, image: Any) -> dict[str, Any]:
+        """The processor's inputs for one row. The image part is processed once per image: a row's
+        inputs are its image head (text up to the image token, processed with the image) followed
+        by the tokens of the text after it. The first row of every head is checked against the
+        processor's own output for the whole text; one difference turns composition off."""
+        a = self.a
+        full = lambda: build_inputs(a.model, a.processor, a.family, [InputRow(text, image)], a.device, a.dtype)  # noqa: E731
+        mark = getattr(a.processor, "image_token", None)
+        if not (self._composing and image is not None and req.image_key is not None and mark
+                and text.count(mark) == 1):
+            return full()
+        cut = text.index(mark) + len(mark)
+        key = (req.image_key, text[:cut])
+        head = self._heads.get(key)
+        if head is not None:
+            self._heads.move_to_end(key)
+            return self._compose(head, text[cut:])
+        head = build_inputs(a.model, a.processor, a.family, [InputRow(text[:cut], image)], a.device, a.dtype)
+        whole = full()
+        if not _same_inputs(self._compose(head, text[cut:]), whole):
+            self._composing = False
+            return whole
+        self._heads[key] = head
+        while len(self._heads) > 64:
+            self._heads.popitem(last=False)
+        return whole
+
+    def _compose(self, head: dict[str, Any], tail: str) -> dict[str, Any]:
+        import torch
+
+        ids = self.a.tokenizer(tail, add_special_tokens=False)["input_ids"] if tail else []
+        out = dict(head)
+        for k in _SEQ_KEYS:
+            if k not in head or not torch.is_tensor(head[k]):
+                continue
+            t = head[k]
+            if k == "input_ids":
+                more = torch.tensor([ids], dtype=t.dtype, device=t.device)
+            else:  # attention: ones; token types: text
+                more = torch.full((1, len(ids)), 1 if k == "attention_mask" else 0, dtype=t.dtype, device=t.device)
+            out[k] = torch.cat([t, more], dim=-1)
+        return out
 
     # ---- rows ------------------------------------------------------------------------------
     def _row(self, req: Request, text: str, image: Any, min_suffix: int, sub: str | None = None) -> Row:
         import torch
 
         a = self.a
-        inputs = build_inputs(a.model, a.processor, a.family, [InputRow(text, image)], a.device, a.dtype)
+        inputs = self._inputs(req, text, image)
         ids = inputs["input_ids"][0].tolist()
         pos = position_ids(a.model, a.family, inputs)
         if pos is not None:
@@ -153,6 +200,22 @@ class HFPrefixSharing:
         toks = self.engine.greedy(rows, budget, stops, self.embed)
         toks = [t[: r.max_new_tokens] for t, r in zip(toks, requests, strict=True)]
         return [t.strip() for t in a.tokenizer.batch_decode(toks, skip_special_tokens=True)]
+
+
+def _same_inputs(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal keys and equal tensors (the encoder output, shared by both, is not compared)."""
+    import torch
+
+    if set(a) != set(b):
+        return False
+    for k, v in a.items():
+        w = b[k]
+        if torch.is_tensor(v):
+            if not torch.is_tensor(w) or v.shape != w.shape or not torch.equal(v, w):
+                return False
+        elif k != "mm_encoder_outputs" and v != w:
+            return False
+    return True
 
 
 class NoShare(Exception):

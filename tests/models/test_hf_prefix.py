@@ -96,3 +96,19 @@ def test_bad_switch_is_a_user_error(family_dirs):
 
     with pytest.raises(UserError, match="prefix_cache"):
         HFVLMAdapter(pretrained=str(family_dirs("llava")), prefix_cache="maybe")
+
+
+def test_a_composed_row_that_differs_turns_composition_off(pair, monkeypatch):
+    """The image head is processed once per image only while composing equals the processor's output."""
+    on, off = pair("llava")
+    on.begin_task()
+    share = on.sharing()
+    monkeypatch.setattr(share, "_composing", True)
+    monkeypatch.setattr(share, "_heads", type(share._heads)())
+    real = share._compose
+    monkeypatch.setattr(share, "_compose", lambda head, tail: real(head, tail + " extra"))
+    got = on.score_options(_requests(on, ["yes", "no"]))
+    assert share._composing is False and not share._heads
+    off.begin_task()
+    want = off.score_options(_requests(off, ["yes", "no"]))
+    assert np.abs(np.array(got) - np.array(want)).max() < 1e-4
