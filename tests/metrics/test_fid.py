@@ -93,6 +93,11 @@ def test_no_weights_means_pixels_and_explicit_choices_are_checked(tmp_path, monk
     assert fid.choose_extractor("auto", clip_model="ViT-B-32", clip_pretrained="w.pt") == \
         fid.ExtractorChoice("fd_clip", clip=("ViT-B-32", "w.pt"))
     assert fid.choose_extractor("pixels", clip_model="ViT-B-32", clip_pretrained="w.pt").metric == "fd_pixels"
+    # on the built-in world the bundled world-trained CLIP comes before pixels; a given CLIP before it
+    assert fid.choose_extractor("auto", on_world=True) == \
+        fid.ExtractorChoice("fd_worldclip", world_clip=fid.world_clip_dir())
+    assert fid.choose_extractor("auto", clip_model="ViT-B-32", clip_pretrained="w.pt", on_world=True).metric == "fd_clip"
+    assert fid.choose_extractor("pixels", on_world=True).metric == "fd_pixels"
     with pytest.raises(UserError, match="no local Inception weights"):
         fid.choose_extractor("inception")
     with pytest.raises(UserError, match="needs fid_coco.clip_model"):
@@ -101,7 +106,7 @@ def test_no_weights_means_pixels_and_explicit_choices_are_checked(tmp_path, monk
         fid.choose_extractor("auto", clip_model="ViT-B-32")
     with pytest.raises(UserError, match="no such file"):
         fid.find_inception(str(tmp_path / "missing.pt"))
-    with pytest.raises(UserError, match="expected auto, inception, clip or pixels"):
+    with pytest.raises(UserError, match="expected auto, inception, clip, worldclip or pixels"):
         fid.choose_extractor("dino")
 
 
