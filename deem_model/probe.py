@@ -52,25 +52,24 @@ class ProbeImage:
         return h / 2**32 < TEST_FRACTION
 
 
-def horizontal(x: float, width: float) -> str:
-    """The column of the image a point is in (thirds, as in the world's questions)."""
-    return "left" if x < width / 3 else "right" if x > 2 * width / 3 else "center"
-
-
 def scene_labels(scene: dict) -> dict[str, str | None] | None:
-    """The details of a one-group photo scene, or None when the scene does not qualify."""
+    """The details of a one-group photo scene, or None when the scene does not qualify.
+
+    Position is the column of the group's centre, as the world's own questions word it.
+    """
+    from deem_eval.builders.world.scene import group_centre, horizontal
+
     objects = scene.get("objects") or []
     if not objects or scene.get("domain") != "photo" or scene.get("effects"):
         return None
     if len({o["group"] for o in objects}) != 1:
         return None
     first = objects[0]
-    cx = sum(o["centre"][0] for o in objects) / len(objects)
     return {
         "orientation": first.get("orientation"),
         "colour": first["colour"],
         "count": str(len(objects)),
-        "position": horizontal(cx, float(scene.get("width", 64))),
+        "position": horizontal(group_centre(scene, first["group"])[0]),
         "state": first.get("state"),
         "texture": first["texture"],
     }
