@@ -171,8 +171,12 @@ def image_tokens(model: Any, world: Path, images: Sequence[ProbeImage], batch_si
         for i in range(0, len(images), batch_size):
             pics = []
             for im in images[i: i + batch_size]:
-                with Image.open(Path(world) / im.image) as f:
-                    pics.append(f.convert("RGB"))
+                path = Path(world) / im.image
+                try:
+                    with Image.open(path) as f:
+                        pics.append(f.convert("RGB"))
+                except (OSError, ValueError) as exc:  # a probe needs every image: no silent gaps
+                    raise DataError(path, f"cannot read the sidecar's image ({exc})") from None
             rows.extend(t.flatten().float().numpy() for t in encode_images(model, pics, batch_size=batch_size))
     return np.stack(rows)
 

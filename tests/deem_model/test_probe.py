@@ -127,3 +127,13 @@ def test_command_bad_data_exit_2(tmp_path, capsys):
 
     assert main(["--data", str(tmp_path), "--checkpoints", "deem-tiny"]) == 2
     assert "no scene sidecars" in capsys.readouterr().err
+
+
+def test_command_missing_image_is_a_located_error(tmp_path, capsys):
+    from deem_model.probe import main
+
+    (tmp_path / "scenes").mkdir()
+    row = {"image": "vqav2/gone.png", "scene": _scene([_obj(0, 10.0)])}
+    (tmp_path / "scenes" / "vqav2.jsonl").write_text(json.dumps(row) + "\n")
+    assert main(["--data", str(tmp_path), "--checkpoints", "deem-tiny"]) == 2
+    assert "gone.png" in capsys.readouterr().err
