@@ -8,7 +8,10 @@ questions each (three present objects, three absent: 1,200 questions in
 ``deem-eval run`` process, timed from start to exit, response cache off; the table gives
 samples/s, the speed-up of sharing, and ``n_prefill_tokens / n_prefill_floor`` from results.json.
 
-    python benchmarks/bench_prefix.py [--threads 1] [--n-images 200] [--batch-sizes 1,8]
+    python benchmarks/bench_prefix.py [--threads 1] [--n-images 200] [--batch-sizes 1,8] [--llm-width 64]
+
+With the tests' tiny Llama (2 layers x 64) the vision tower and the processor cost as much as the
+LLM; ``--llm-width 256 --llm-layers 4`` makes prefill the main cost, as it is for LLaVA-1.5-7B.
 """
 
 from __future__ import annotations
@@ -59,18 +62,22 @@ def main() -> None:
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--scorings", default="logits,generate")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process (DEEM_THREADS)")
+    ap.add_argument("--llm-width", type=int, default=64, help="hidden size of the tiny Llama (the tests' model: 64)")
+    ap.add_argument("--llm-layers", type=int, default=2)
     args = ap.parse_args()
 
     from tests.models.tiny_llava import build_tiny_llava
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-prefix-"))
     work.mkdir(parents=True, exist_ok=True)
-    model_dir = build_tiny_llava(work / "tiny-llava-336", image_size=336, patch_size=14)
+    model_dir = build_tiny_llava(work / "tiny-llava-336", image_size=336, patch_size=14, text_hidden=args.llm_width,
+                                 text_layers=args.llm_layers)
     n = write_pope(work / "data", args.n_images)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DEEM_THREADS": str(args.threads),
            "XDG_CACHE_HOME": str(work / "xdg-cache")}
     deem = str(Path(sys.executable).with_name("deem-eval"))
-    print(f"work folder {work}; {n} questions on {args.n_images} images, 576 image tokens each")
+    print(f"work folder {work}; {n} questions on {args.n_images} images, 576 image tokens each; "
+          f"LLM {args.llm_layers} layers x {args.llm_width}")
     table = []
     for scoring in args.scorings.split(","):
         for bs in (int(b) for b in args.batch_sizes.split(",")):

@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 
 TABLE1_TASKS = "robustvqa,pope,mmvp"
-OTHER_TASKS = "vqav2,okvqa,vizwiz,coco_caption,refcocog,fid_coco"
+# Every task with a built-in-world analogue; MM-Vet needs a judge (none offline), RealWorldQA and
+# TextVQA have no world analogue (the world draws no text), so they are left out.
+OTHER_TASKS = (
+    "rvqa_photo,vqav2,okvqa,vizwiz,gqa,coco_caption,image2paragraph,refcocog,refcoco,refcoco_plus,"
+    "fid_coco,fid_lncoco,mmbench,seedbench_img,mmstar,visdial,hallusionbench,amber_disc,chair,mme,"
+    "cvbench,naturalbench"
+)
 CHECKPOINTS = ("deem-tiny", "deem-tiny-nocsr")
 
 

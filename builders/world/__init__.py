@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 
 def build_world(out: Path, size: str = "full", seed: int = 0, progress: bool = True) -> dict:

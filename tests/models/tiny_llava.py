@@ -95,7 +95,7 @@ def build_processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE):
 
 
 def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size: int = IMAGE_SIZE,
-                patch_size: int = PATCH_SIZE):
+                patch_size: int = PATCH_SIZE, text_hidden: int = 64, text_layers: int = 2):
     """LlavaForConditionalGeneration with seeded random weights (large enough init for clear argmaxes)."""
     import torch
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
@@ -111,9 +111,9 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size:
     )
     text = LlamaConfig(
         vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
+        hidden_size=text_hidden,
+        intermediate_size=2 * text_hidden,
+        num_hidden_layers=text_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=max(512, 2 * (image_size // patch_size) ** 2),
@@ -139,7 +139,8 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size:
     return model
 
 
-def build_tiny_llava(out_dir: Path, seed: int = 0, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE) -> Path:
+def build_tiny_llava(out_dir: Path, seed: int = 0, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE,
+                     text_hidden: int = 64, text_layers: int = 2) -> Path:
     """Write a tiny LLaVA (weights as safetensors, processor, chat template) to ``out_dir``.
 
     ``image_size=336, patch_size=14`` gives LLaVA-1.5's 576 image tokens per image (benchmarks)."""
@@ -147,7 +148,8 @@ def build_tiny_llava(out_dir: Path, seed: int = 0, image_size: int = IMAGE_SIZE,
     out_dir.mkdir(parents=True, exist_ok=True)
     processor = build_processor(image_size, patch_size)
     vocab = vocabulary()
-    model = build_model(len(vocab), vocab.index("<image>"), seed=seed, image_size=image_size, patch_size=patch_size)
+    model = build_model(len(vocab), vocab.index("<image>"), seed=seed, image_size=image_size, patch_size=patch_size,
+                        text_hidden=text_hidden, text_layers=text_layers)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     return out_dir
