@@ -3,7 +3,7 @@ parquet files with image structs, read with located errors; their images load la
 
 A TSV is read with pandas as VLMEvalKit reads it (tab-separated, quoted fields may span lines,
 pandas' NA spellings are empty cells); rows are numbered from 1 after the header. Parquet files
-are streamed by ``deem_eval.hf_parquet``.
+are streamed by ``deem_eval.parquet``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError, SampleError
-from .hf_parquet import image_ref, parquet_rows
 from .io import require_file
+from .parquet import image_ref, parquet_rows
 from .samples import ImageRef
 
 
@@ -76,7 +76,7 @@ def parquet_files(folder: Path, patterns: Sequence[str]) -> list[Path]:
 
 def iter_parquet(paths: Sequence[Path], columns: Sequence[str], expected: str,
                  optional: Sequence[str] = ()) -> Iterator[tuple[Path, int, dict[str, Any]]]:
-    """Yield (file, row number from 1, row) over several parquet files (``hf_parquet.parquet_rows``)."""
+    """Yield (file, row number from 1, row) over several parquet files (``parquet.parquet_rows``)."""
     for path in paths:
         for row_no, row in parquet_rows(path, columns, expected, optional):
             yield path, row_no, row

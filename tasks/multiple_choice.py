@@ -92,10 +92,10 @@ class TableTask(Task):
         return [] if self.source_files() else super().missing()
 
     def data_fingerprint(self) -> str:
-        from deem_eval.hf_parquet import files_fingerprint
+        from deem_eval.parquet import files_fingerprint
 
         files = self.source_files()
-        return files_fingerprint(self.name, self.data_dir, files) if files else super().data_fingerprint()
+        return files_fingerprint(self.data_dir, files, self.name) if files else super().data_fingerprint()
 
     def table_rows(self, columns: tuple[str, ...], optional: tuple[str, ...] = ()):
         """Yield (file, row number, 'row N: ', row) from the TSV or the parquet files; DataError when neither exists.

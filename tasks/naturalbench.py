@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from deem_eval.errors import DataError
-from deem_eval.hf_parquet import files_fingerprint, image_ref, parquet_footer, parquet_rows
 from deem_eval.metrics.naturalbench import (
     ANSWERS,
     METRIC_NAMES,
@@ -41,6 +40,7 @@ from deem_eval.metrics.naturalbench import (
     group_stats,
     naturalbench_metrics,
 )
+from deem_eval.parquet import files_fingerprint, image_ref, parquet_footer, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, Sample
 from deem_eval.task import Task
@@ -89,7 +89,7 @@ class NaturalBench(Task):
         return [] if self.parquet_files() else list(self.expected)
 
     def data_fingerprint(self) -> str:
-        return files_fingerprint("naturalbench", self.data_dir, self.parquet_files())
+        return files_fingerprint(self.data_dir, self.parquet_files(), "naturalbench")
 
     def count(self) -> int:
         total = 0
