@@ -225,7 +225,8 @@ def _margins(lines: list[dict[str, Any]]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"yes": [], "no": []}
     for x in lines:
         sc = x.get("option_scores")
-        if isinstance(sc, dict) and "yes" in sc and "no" in sc and x.get("target") in out:
+        target = x.get("target")
+        if isinstance(sc, dict) and "yes" in sc and "no" in sc and isinstance(target, str) and target in out:
             out[x["target"]].append(float(sc["yes"]) - float(sc["no"]))
     return out
 

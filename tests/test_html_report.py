@@ -182,3 +182,13 @@ def test_renders_in_a_headless_browser_without_console_errors(tmp_path):
             assert res.stdout.count("<tr><td>") < 200
         else:
             assert "samples 1–18 of 18" in res.stdout
+
+
+def test_margins_skip_targets_that_are_not_a_yes_no_label():
+    """Tasks whose target is a record (MME, HallusionBench) may still carry yes/no option scores."""
+    from deem_eval.html_report import _margins
+
+    lines = [{"target": {"answer": "yes", "image": "a.jpg"}, "option_scores": {"yes": -0.1, "no": -2.0}},
+             {"target": "no", "option_scores": {"yes": -3.0, "no": -0.5}},
+             {"target": ["yes"], "option_scores": {"yes": -1.0, "no": -1.0}}]
+    assert _margins(lines) == {"yes": [], "no": [-2.5]}
