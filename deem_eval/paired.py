@@ -160,10 +160,13 @@ def _rescored(task: Task, lines: list[list[dict]], common: set[str]) -> list[tup
         if sample.id in common:
             prompt = task.prompt(sample)
             for out, p in zip(outcomes, preds, strict=True):
-                out.append(Outcome(sample, prompt, p[sample.id].get("prediction") or ""))
+                line = p[sample.id]
+                out.append(Outcome(sample, prompt, line.get("prediction") or "", None, line.get("option_scores")))
     done = []
     for out in outcomes:
         res = finalize(task, out, n_boot=0)
+        for rec, o in zip(res.records, out, strict=True):  # tasks group bootstrap units by their samples
+            rec["_sample"] = o.sample
         done.append((res.records, res.metrics))
     return done
 

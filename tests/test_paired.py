@@ -104,3 +104,37 @@ def test_corpus_scorers_state_does_not_leak_between_the_runs(tmp_path, monkeypat
     b = load_run(write_run(tmp_path / "b", "m:b", all_right(), root))
     res = compare_task("toy_yesno", a, b, n_boot=50)
     assert (res.a, res.b, res.diff) == (50.0, 100.0, 50.0)
+
+
+def test_visdial_runs_pair_by_dialog_and_rank_from_option_scores(tmp_path):
+    """VisDial ranks from the stored option scores and resamples whole dialogs (its bootstrap units)."""
+    import json
+
+    from deem_eval.registry import TASKS
+    from deem_eval.scoring import score_file
+    from tests.tasks.test_visdial import option_scores
+    from tests.tasks.util import FIXTURES
+
+    samples = list(TASKS.get("visdial")(FIXTURES).samples())
+    runs = {}
+    for name, flip in (("a", False), ("b", True)):
+        lines = []
+        for s in samples:
+            sc = option_scores(s)
+            if flip:
+                sc = {k: -v for k, v in sc.items()}
+            lines.append({"id": s.id, "prompt": "", "prediction": max(sc, key=sc.get), "target": None,
+                          "score": None, "error": None, "option_scores": sc})
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "samples_visdial.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        (tmp_path / f"{name}.jsonl").write_text((folder / "samples_visdial.jsonl").read_text())
+        doc = {"model": "m", "model_label": f"m:{name}", "model_args": {}, "checkpoint_sha256": None,
+               "created": "2026-01-01T00:00:00Z", "versions": {}, "git_commit": None, "seed": 0,
+               "scoring": "logits", "world_size": 1, "data_root": str(FIXTURES),
+               "tasks": {"visdial": {"n": len(lines), "n_errors": 0, "metrics": {}, "ci95": {}}}}
+        (folder / "results.json").write_text(json.dumps(doc))
+        runs[name] = score_file("visdial", tmp_path / f"{name}.jsonl", FIXTURES)[0].metrics["ndcg"]
+    res = compare_task("visdial", load_run(tmp_path / "a"), load_run(tmp_path / "b"), data_root=FIXTURES, n_boot=200)
+    assert res.metric == "ndcg"
+    assert res.diff == pytest.approx(runs["b"] - runs["a"], abs=1e-3)
