@@ -81,9 +81,9 @@ def plot(df: Any, out: Path) -> None:
     n_other = sum(len(cs) for _, cs in others)
     n_gen = sum(len(cs) for _, cs in gen)
     two_rows = bool(n_other or n_gen)
-    fig = plt.figure(figsize=(10, 7.6 if two_rows else 4.2), dpi=100)
+    fig = plt.figure(figsize=(12, 10 if two_rows else 4.2), dpi=100)
     grid = fig.add_gridspec(2 if two_rows else 1, max(n_other, 1) + n_gen * 2 if two_rows else 1,
-                            height_ratios=[1, 1] if two_rows else [1], hspace=0.62, wspace=1.2)
+                            height_ratios=[1, 1] if two_rows else [1], hspace=0.45, wspace=1.2)
     ax = fig.add_subplot(grid[0, :])
     _panel(ax, df, list(TABLE1_GROUPS), colors, SHORT)
     ax.set_ylabel("accuracy % (MMVP: pair accuracy)")
@@ -96,18 +96,18 @@ def plot(df: Any, out: Path) -> None:
     ax.legend(handles, [*names, "chance"], fontsize=8, loc="upper left", ncol=min(len(df) + 1, 4), framealpha=0.9)
     if n_other:
         ax2 = fig.add_subplot(grid[1, : max(n_other, 1)])
-        labels = {c: f"{c}\n{headline(c)}" for _, cs in others for c in cs}
-        _panel(ax2, df, others, colors, labels, label_offset=-30)
-        ax2.tick_params(axis="x", labelsize=7)
+        labels = {c: f"{c} ({headline(c)})" for _, cs in others for c in cs}
+        _panel(ax2, df, others, colors, labels, label_offset=-118)
+        ax2.tick_params(axis="x", labelsize=7, labelrotation=90)
         ax2.set_ylabel("headline metric (%, CIDEr ×100)")
         ax2.set_title("other tasks (each on its headline metric)", fontsize=10)
     if n_gen:
         ax3 = fig.add_subplot(grid[1, max(n_other, 1):] if n_other else grid[1, :])
-        labels = {c: f"{c}\nFréchet dist." for _, cs in gen for c in cs}
+        labels = {c: f"{c} (Fréchet dist.)" for _, cs in gen for c in cs}
         _panel(ax3, df, [("", cs) for _, cs in gen], colors, labels)
-        ax3.tick_params(axis="x", labelsize=7)
+        ax3.tick_params(axis="x", labelsize=7, labelrotation=90)
         ax3.set_title("generation (lower is better)", fontsize=10)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.12)
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.95, bottom=0.22 if two_rows else 0.12)
     fig.savefig(out)
     plt.close(fig)
