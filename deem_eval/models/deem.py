@@ -179,13 +179,9 @@ class DeemAdapter(ModelAdapter):
         """Without sharing every row is prefilled in full; the floor is counted all the same."""
         if self._counter is None:
             return
-        import torch
-
-        from .prefix import Row
-
         self._counter.n_prefill_tokens += sum(len(r) for r in rows)
-        self._counter.note_rows([Row(k, r, torch.empty(len(r), 0), m) for r, k, m in zip(rows, keys, min_suffix,
-                                                                                          strict=True)])
+        for r, k, m in zip(rows, keys, min_suffix, strict=True):
+            self._counter.note(k, r, m)
 
     def _ids(self, r: Request) -> list[int]:
         from deem_model.generation import _prompt_ids

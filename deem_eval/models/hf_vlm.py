@@ -265,16 +265,11 @@ class HFVLMAdapter(ModelAdapter):
     def _inputs(self, rows: list[Row]) -> dict[str, Any]:
         inputs = build_inputs(self.model, self.processor, self.family, rows, self.device, self.dtype)
         if self._counter is not None:  # unshared: every real token of every row is prefilled
-            from .prefix import Row as CountedRow
-
             attn = inputs["attention_mask"].bool()
-            counted = []
             for j, row in enumerate(rows):
                 ids = inputs["input_ids"][j][attn[j]].tolist()
-                counted.append(CountedRow(row.key, ids, inputs["input_ids"].new_empty(len(ids), 0),
-                                          min(row.min_suffix, len(ids))))
+                self._counter.note(row.key, ids, min(row.min_suffix, len(ids)))
             self._counter.n_prefill_tokens += int(attn.sum())
-            self._counter.note_rows(counted)
         return inputs
 
     # ---- prefix sharing ----------------------------------------------------------------

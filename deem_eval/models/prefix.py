@@ -78,13 +78,16 @@ class PrefillCounter:
     _rows: dict[str, list[tuple[tuple[int, ...], int]]] = field(default_factory=dict)
     _unkeyed: int = 0
 
+    def note(self, image: str | None, ids: Sequence[int], min_suffix: int = 1) -> None:
+        """One row asked about ``image`` (None: no image, never shared), for the floor."""
+        if image is None:
+            self._unkeyed += len(ids)
+        else:
+            self._rows.setdefault(image, []).append((tuple(ids), min_suffix))
+
     def note_rows(self, rows: Sequence[Row]) -> None:
         for r in rows:
-            image = r.image if r.image is not None else r.key
-            if image is None:
-                self._unkeyed += len(r.ids)
-            else:
-                self._rows.setdefault(image, []).append((tuple(r.ids), r.min_suffix))
+            self.note(r.image if r.image is not None else r.key, r.ids, r.min_suffix)
 
     def floor(self) -> int:
         """Distinct token prefixes per image (a trie's node count), plus unshared rows in full.
