@@ -16,20 +16,9 @@ from deem_eval.models.hf_families import FAMILIES, family_for
 from deem_eval.models.hf_inputs import EncodedImage
 from deem_eval.models.hf_vlm import HFVLMAdapter
 from deem_eval.samples import Request
+from tests.models.test_hf_vlm import PREFIX, PROMPT, QUESTIONS
 from tests.models.tiny_families import FAMILIES as BUILT
 
-QUESTIONS = [
-    "Is there a dog in the image?",
-    "Is there a red car on the left of the tree in this picture?",
-    "How many cats?",
-    "Is the star on the left?",
-    "What color is the bus next to the person?",
-    "Is there a person?",
-    "Is the arrow facing up or down in this photo?",
-    "Is there a tree next to the bird?",
-]
-PROMPT = "Based on the image, please answer the question. <image>{q} Please answer yes or no."
-PREFIX = "The answer is"
 OPTIONS = ("yes", "no", "not red")  # "not red" is two tokens
 
 
