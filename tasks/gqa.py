@@ -17,7 +17,6 @@ accuracy overall, binary/open, per structural and per semantic type).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from deem_eval.metrics.gqa import (
     normalise_prediction,
     question_stats,
 )
+from deem_eval.parquet import files_fingerprint
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task
@@ -81,11 +81,8 @@ class GQATask(Task):
     def data_fingerprint(self) -> str:
         if not self.uses_parquet():
             return super().data_fingerprint()
-        h = hashlib.sha256(b"gqa-parquet")
-        for p in self._parquet(INSTRUCTIONS_DIR) + self._parquet(IMAGES_DIR):
-            st = p.stat()
-            h.update(f"{p.relative_to(self.data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, self._parquet(INSTRUCTIONS_DIR) + self._parquet(IMAGES_DIR),
+                                 "gqa-parquet")
 
     # ---- samples ----------------------------------------------------------------------------
     def samples(self) -> Iterator[Sample]:

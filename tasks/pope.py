@@ -19,7 +19,6 @@ yes_ratio = the share of *predicted* yes. Answers are parsed with the official P
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +27,7 @@ from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import field, iter_jsonl
 from deem_eval.metrics.yesno import METRIC_NAMES, NO, YES, confusion, parse_yes_no, yes_no_metrics
+from deem_eval.parquet import files_fingerprint
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task
@@ -100,11 +100,7 @@ class PopeTask(YesNoTask):
     def data_fingerprint(self) -> str:
         if not self.uses_parquet():
             return super().data_fingerprint()
-        h = hashlib.sha256(self.split.encode())
-        for p in self.parquet_files():
-            st = p.stat()
-            h.update(f"{p.relative_to(self.data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, self.parquet_files(), self.split)
 
     def samples(self) -> Iterator[Sample]:
         if self.uses_parquet():
