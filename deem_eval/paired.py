@@ -32,7 +32,7 @@ import numpy as np
 from .bootstrap import safe_div, unit_matrix
 from .errors import UserError
 from .runs import RunDir
-from .task import Task
+from .task import Task, build_config
 
 
 @dataclass
@@ -184,6 +184,9 @@ def compare_task(
     result = PairedResult(name, str(entry.get("headline") or "?"), len(common), disagree=disagreeing_ids(lines_a, lines_b))
     if entry.get("data_fingerprint") != run_b.tasks[name].get("data_fingerprint"):
         result.note = "the runs' data fingerprints differ; compared on the shared sample ids. "
+    options = entry.get("task_args") or {}
+    if options != (run_b.tasks[name].get("task_args") or {}):
+        result.note += f"the runs used different --task-args; both are re-scored with the first run's ({options}). "
     if not common:
         result.note += "no sample was scored in both runs"
         return result
@@ -195,7 +198,7 @@ def compare_task(
     pairable = cls is not None and cls.confidence_intervals is Task.confidence_intervals
     if pairable:
         root = Path(data_root or run_a.doc.get("data_root") or "")
-        candidate = cls(root)
+        candidate = cls(root, build_config(cls, options))
         if str(root) and not candidate.missing():
             task = candidate
     metrics: list[dict[str, float]] | None = None

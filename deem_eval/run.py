@@ -61,6 +61,7 @@ def make_tasks(task_spec: str, data_root: Path, task_args: str | None) -> list[T
     for name in names:
         cls = TASKS.get(name)
         task = cls(data_root, build_config(cls, per_task.get(name, {})))
+        task.task_args = dict(per_task.get(name, {}))
         missing = task.missing()
         if missing:
             raise UserError(
@@ -129,6 +130,8 @@ def run(
             if res is not None:
                 results[task.name] = res
                 stats[task.name] = _stats_entry(st)
+                if task.task_args:  # so that re-scoring and paired tests read the same options
+                    stats[task.name]["task_args"] = dict(task.task_args)
     finally:
         cache.close()
     if not dist.is_main:

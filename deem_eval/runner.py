@@ -249,6 +249,9 @@ class TaskRunner:
             reqs = [t[2] for t in todo]
             preds = self._predict(reqs, [t[1] for t in todo])
             for (i, sample, req, k), (pred, opt) in zip(todo, preds, strict=True):
+                if isinstance(pred, SampleError):  # the model refused this one request: not cached
+                    out[i] = Outcome(sample, req.prompt, None, str(pred))
+                    continue
                 out[i] = Outcome(sample, req.prompt, pred, None, opt)
                 fresh[k] = {"prediction": pred, "error": None} | ({"option_scores": opt} if opt is not None else {})
             self.stats.n_computed += len(todo)
@@ -270,11 +273,13 @@ class TaskRunner:
             shutil.copyfile(src, dst)
         return {**hit, "prediction": str(dst)}
 
-    def _predict(self, reqs: list[Request], samples: list[Sample]) -> list[tuple[str, dict[str, float] | None]]:
-        """(prediction, each option's score or None) per request."""
+    def _predict(self, reqs: list[Request], samples: list[Sample]
+                 ) -> list[tuple[str | SampleError, dict[str, float] | None]]:
+        """(prediction, each option's score or None) per request; a SampleError for a refused one."""
         if self.mode == "options":
             scores = self.timer.call(self.model.score_options, reqs)
             return [
+                (sc, None) if isinstance(sc, SampleError) else
                 (r.options[max(range(len(sc)), key=sc.__getitem__)],
                  dict(zip(r.options, (round(float(x), OPTION_SCORE_DECIMALS) for x in sc), strict=True)))
                 for r, sc in zip(reqs, scores, strict=True)

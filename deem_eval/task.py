@@ -46,6 +46,7 @@ class Task:
     def __init__(self, data_root: Path, config: TaskConfig | None = None):
         self.data_root = Path(data_root)
         self.config = config if config is not None else self.Config()
+        self.task_args: dict[str, str] = {}  # the --task-args it was built with (recorded in results.json)
 
     # ---- data -------------------------------------------------------------------------
     @property

@@ -138,3 +138,22 @@ def test_visdial_runs_pair_by_dialog_and_rank_from_option_scores(tmp_path):
     res = compare_task("visdial", load_run(tmp_path / "a"), load_run(tmp_path / "b"), data_root=FIXTURES, n_boot=200)
     assert res.metric == "ndcg"
     assert res.diff == pytest.approx(runs["b"] - runs["a"], abs=1e-3)
+
+
+def test_rescoring_uses_the_recorded_task_args(tmp_path):
+    import json
+
+    root = data_root(tmp_path)
+    folders = [write_run(tmp_path / k, f"m:{k}", all_right(), root) for k in ("a", "b")]
+    for folder in folders:
+        doc = json.loads((folder / "results.json").read_text())
+        doc["tasks"]["toy_yesno"]["task_args"] = {"negate": "true"}
+        (folder / "results.json").write_text(json.dumps(doc))
+    res = compare_task("toy_yesno", load_run(folders[0]), load_run(folders[1]), n_boot=50)
+    # every answer is right, so with negate=true every re-scored sample is wrong
+    assert (res.a, res.b) == (0.0, 0.0) and res.note == ""
+    doc = json.loads((folders[1] / "results.json").read_text())
+    del doc["tasks"]["toy_yesno"]["task_args"]
+    (folders[1] / "results.json").write_text(json.dumps(doc))
+    res = compare_task("toy_yesno", load_run(folders[0]), load_run(folders[1]), n_boot=50)
+    assert "different --task-args" in res.note and (res.a, res.b) == (0.0, 0.0)

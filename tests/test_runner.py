@@ -41,6 +41,18 @@ def test_outputs_schema_and_metrics(tmp_path):
     assert lines[0]["prompt"] == "<image>Is this red? (0) Answer yes or no."
 
 
+def test_task_args_are_recorded_per_task(tmp_path):
+    root = toy.write_toy_data(tmp_path / "data")
+    settings = RunSettings(batch_size=4, scoring="logits")
+    out = run("toy-model", {}, "toy_yesno", root, tmp_path / "runs", settings, show_progress=False,
+              task_args="toy_yesno.negate=true")
+    entry = json.loads((out.run_dir / "results.json").read_text())["tasks"]["toy_yesno"]
+    assert entry["task_args"] == {"negate": "true"}
+    assert entry["metrics"]["accuracy"] == pytest.approx(100 * 6 / 18, abs=1e-3)  # 12 of 18 right, negated
+    plain = _run(root, tmp_path / "plain")
+    assert "task_args" not in json.loads((plain.run_dir / "results.json").read_text())["tasks"]["toy_yesno"]
+
+
 def test_batch_size_and_scoring_invariance(tmp_path):
     root = toy.write_toy_data(tmp_path / "data")
     preds = {}

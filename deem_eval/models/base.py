@@ -7,6 +7,10 @@ An adapter wraps one model family. It may support any of three abilities, each o
   and answer prefix, with one forward pass per request;
 - ``generate_images``: images from text prompts (for FID), seeded.
 
+An adapter may put a ``SampleError`` in place of one request's result (a server that refuses
+that one request, say): the runner records it as that sample's error, does not cache it, and
+goes on with the rest.
+
 Adapters that can encode an image separately from the question implement
 ``encode_images``; the runner then encodes each unique image once per task and passes the
 encoded features in ``Request.image``. Otherwise the runner passes the PIL image.

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-from ..errors import UserError
+from ..errors import SampleError, UserError
 from ..registry import register_model
 from ..samples import IMAGE_TOKEN, Request
 from .base import ModelAdapter
@@ -281,7 +281,7 @@ class OpenAIAdapter(ModelAdapter):
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """Greedy text; the server returns only the new tokens, stripped here like local adapters."""
         bodies = [self._body(r, r.answer_prefix, r.max_new_tokens) for r in requests]
-        return [_content(resp).strip() for resp in self.client.map(bodies)]
+        return [_refusal(resp) or _content(resp).strip() for resp in self._map(bodies)]
 
     def score_options(self, requests: Sequence[Request]) -> list[list[float]]:
         """Log-probability of each option's first token from the server's top_logprobs."""
@@ -297,7 +297,17 @@ class OpenAIAdapter(ModelAdapter):
             body = self._body(r, prefix, 1)
             body.update(logprobs=True, top_logprobs=self.top_logprobs)
             bodies.append(body)
-        return [self._option_scores(resp, s) for resp, s in zip(self.client.map(bodies), stems, strict=True)]
+        return [_refusal(resp) or self._option_scores(resp, s)
+                for resp, s in zip(self._map(bodies), stems, strict=True)]
+
+    def _map(self, bodies: list[dict[str, Any]]) -> list[Any]:
+        """The responses, with a refused request's :class:`Refused` in its place."""
+        got = self.client.map(bodies, keep_refused=True)
+        refused = [r for r in got if isinstance(r, Refused)]
+        if refused:
+            log.warning("%s refused %d of %d requests (%s); those samples are errors", self.client.url,
+                        len(refused), len(got), refused[0])
+        return got
 
     def _option_scores(self, resp: dict[str, Any], stems: list[str]) -> list[float]:
         content = ((resp.get("choices") or [{}])[0].get("logprobs") or {}).get("content") or []
@@ -331,6 +341,13 @@ def shared_start(options: Sequence[str]) -> str:
             n -= 1
     shared = options[0][:n]
     return shared if shared.strip() else ""
+
+
+def _refusal(resp: Any) -> SampleError | None:
+    """The sample error for a request the server refused (it stays out of the response cache)."""
+    if isinstance(resp, Refused):
+        return SampleError(f"the server refused this request ({resp})")
+    return None
 
 
 def _content(resp: dict[str, Any]) -> str:

@@ -144,13 +144,23 @@ class ChatClient:
             attempt += 1
 
     # ---- many requests ---------------------------------------------------------------------
-    def map(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def map(self, bodies: Sequence[dict[str, Any]], keep_refused: bool = False) -> list[Any]:
         """Run requests at most ``concurrency`` at a time; results in input order.
 
-        The first error (in input order) is raised after the others are cancelled or finished."""
+        With ``keep_refused`` a request the server refuses (400/413/415/422) gives its
+        :class:`Refused` in place of a response. Any other first error (in input order) is raised
+        after the others are cancelled or finished."""
         futures = [self._pool.submit(self.create, b) for b in bodies]
+        out: list[Any] = []
         try:
-            return [f.result() for f in futures]
+            for f in futures:
+                try:
+                    out.append(f.result())
+                except Refused as exc:
+                    if not keep_refused:
+                        raise
+                    out.append(exc)
+            return out
         except BaseException:
             for f in futures:
                 f.cancel()

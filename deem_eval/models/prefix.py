@@ -18,6 +18,7 @@ schemes give them as (k, L)); positions default to 0..L-1.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -240,13 +241,20 @@ class SharedPrefixLM:
         return pos.permute(1, 0, 2) if pos.dim() == 3 else pos
 
     # ---- suffixes ------------------------------------------------------------------------
-    def _suffix_batch(self, rows: Sequence[Row], plan: Sequence[tuple[_Prefix | None, int]]):
-        """Cache, embeddings, 2-D mask and positions for every row's suffix after its prefix."""
+    def _suffix_batch(self, rows: Sequence[Row], plan: Sequence[tuple[_Prefix | None, int]], spare: int = 0):
+        """Cache, embeddings, 2-D mask and positions for every row's suffix after its prefix.
+
+        ``spare`` > 0 makes the cache keep room for the suffix and that many more tokens, so that
+        decoding writes each step's keys in place instead of copying the whole cache per step.
+        """
         from transformers import DynamicCache
 
         plen = max((p for _, p in plan), default=0)
         slen = max(len(r.ids) - p for r, (_, p) in zip(rows, plan, strict=True))
         cache = None
+        if spare:
+            cache = DynamicCache()
+            cache.layer_class_to_replicate = functools.partial(_reserved_layer(), slen + spare)
         if plen:
             ref = next(e for e, p in plan if p).kv
             data = []
@@ -254,7 +262,11 @@ class SharedPrefixLM:
                 ks = [ref[layer][0][:, :0] if not p else e.kv[layer][0][:, :p] for e, p in plan]
                 vs = [ref[layer][1][:, :0] if not p else e.kv[layer][1][:, :p] for e, p in plan]
                 data.append((_stack_left(ks, plen, 1), _stack_left(vs, plen, 1)))
-            cache = DynamicCache(ddp_cache_data=data)
+            if cache is None:
+                cache = DynamicCache(ddp_cache_data=data)
+            else:
+                for layer, (k, v) in enumerate(data):
+                    cache.update(k, v, layer)
         embs, masks, poss = [], [], []
         for r, (_, p) in zip(rows, plan, strict=True):
             n = len(r.ids) - p
@@ -287,19 +299,20 @@ class SharedPrefixLM:
         """Greedy continuation of every row up to a stop token (not included) or the budget."""
         self.counter.note_rows(rows)
         plan = self._plan(rows)
-        cache, emb, mask, pos = self._suffix_batch(rows, plan)
+        cache, emb, mask, pos = self._suffix_batch(rows, plan, spare=max_new_tokens)
+        extra = {"logits_to_keep": 1} if self._keep_arg else {}
         out = self.lm(inputs_embeds=emb, attention_mask=mask, position_ids=self._pos_arg(pos), cache=cache,
-                      use_cache=True)
+                      use_cache=True, **extra)
         stops = torch.tensor(list(stop_ids), device=self.device)
         done = torch.zeros(len(rows), dtype=torch.bool, device=self.device)
         tokens: list[list[int]] = [[] for _ in rows]
         last_pos = pos[..., -1:]
-        for _ in range(max_new_tokens):
+        for step_no in range(max_new_tokens):
             nxt = out.logits[:, -1].float().argmax(-1)
             done |= torch.isin(nxt, stops)
             for i in torch.nonzero(~done).flatten().tolist():
                 tokens[i].append(int(nxt[i]))
-            if bool(done.all()):
+            if bool(done.all()) or step_no == max_new_tokens - 1:
                 break
             last_pos = last_pos + 1
             mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=mask.dtype, device=mask.device)], dim=1)
@@ -307,6 +320,35 @@ class SharedPrefixLM:
             out = self.lm(inputs_embeds=step, attention_mask=mask, position_ids=self._pos_arg(last_pos),
                           cache=out.cache, use_cache=True)
         return tokens
+
+
+@functools.cache
+def _reserved_layer() -> type:
+    """A ``DynamicLayer`` that allocates room for ``spare`` more tokens on its first update and
+    then writes new keys and values in place; ``keys``/``values`` are views of the filled part."""
+    from transformers.cache_utils import DynamicLayer
+
+    class ReservedLayer(DynamicLayer):
+        def __init__(self, spare: int):
+            super().__init__()
+            self.spare = spare
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
+            n, add = self.get_seq_length(), key_states.shape[-2]
+            if not self.is_initialized or self._keys.shape[-2] < n + add:
+                room = n + add + (0 if self.is_initialized else self.spare)
+                keys = key_states.new_empty((*key_states.shape[:-2], room, key_states.shape[-1]))
+                values = value_states.new_empty((*value_states.shape[:-2], room, value_states.shape[-1]))
+                if n:
+                    keys[..., :n, :], values[..., :n, :] = self.keys, self.values
+                self._keys, self._values = keys, values
+                self.device, self.is_initialized = key_states.device, True
+            self._keys[..., n:n + add, :] = key_states
+            self._values[..., n:n + add, :] = value_states
+            self.keys, self.values = self._keys[..., :n + add, :], self._values[..., :n + add, :]
+            return self.keys, self.values
+
+    return ReservedLayer
 
 
 def _cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -152,11 +152,14 @@ def transformers_serve(request: pytest.FixtureRequest, model_dir: Path) -> InPro
 # ---- a proxy that fails or slows chosen requests -------------------------------------------------
 class FaultProxy:
     """Forwards HTTP to ``upstream`` (http://HOST:PORT); the first ``fail_first`` chat requests get
-    ``fail_status`` (503 by default) instead; ``delay_s`` slows the first ``slow_first`` (or all)."""
+    ``fail_status`` (503 by default) instead; ``delay_s`` slows the first ``slow_first`` (or all);
+    a chat request whose body contains ``refuse_text`` gets HTTP 400 (a server refusing one input)."""
 
     def __init__(self, upstream: str, fail_first: int = 0, delay_s: float = 0.0, fail_status: int = 503,
-                 slow_first: int | None = None):
+                 slow_first: int | None = None, refuse_text: str | None = None):
         self.upstream = upstream.rstrip("/")
+        self.refuse_text = refuse_text
+        self.refused = 0
         self.slow_first = slow_first  # only the first N requests are delayed (None: all)
         self.slowed = 0
         self.fail_first = fail_first
@@ -183,6 +186,12 @@ class FaultProxy:
                     slow = proxy.delay_s and (proxy.slow_first is None or proxy.slowed < proxy.slow_first)
                     if slow:
                         proxy.slowed += 1
+                    refuse = (not fail and proxy.refuse_text is not None and self.path.endswith("/chat/completions")
+                              and proxy.refuse_text.encode() in body)
+                    proxy.refused += int(bool(refuse))
+                if refuse:
+                    self._send(400, b'{"error": {"message": "input rejected by the server"}}')
+                    return
                 if fail:
                     self._send(proxy.fail_status, b'{"error": {"message": "injected failure"}}')
                     return

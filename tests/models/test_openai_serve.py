@@ -162,6 +162,36 @@ def test_retries_on_injected_503(first_run, served, data_root, tmp_path):
         proxy.close()
 
 
+def test_a_refused_request_is_that_samples_error(first_run, served, data_root, tmp_path):
+    """HTTP 400 on the questions about one object: those samples carry the server's message, the
+    others equal the first run's, nothing refused is cached, and a rerun asks again."""
+    run_dir = first_run[0]
+    first = {x["id"]: x for x in read_samples(run_dir)["samples_pope_random.jsonl"]}
+    word = next(x["prompt"].split("Is there a ")[1].split(" ")[0] for x in first.values() if "Is there a " in x["prompt"])
+    proxy = FaultProxy(served.base_url.removesuffix("/v1"), refuse_text=f"Is there a {word} ")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    try:
+        for attempt in ("first", "again"):
+            out = tmp_path / attempt
+            with pytest.MonkeyPatch.context() as mp:
+                for k, v in env.items():
+                    mp.setenv(k, v)
+                res = _run(data_root, out, "openai", f"base_url={proxy.base_url},model={served.model},concurrency=2")
+            assert res.exit_code == 0, res.output
+            got = read_samples(_run_dir(out))["samples_pope_random.jsonl"]
+            hit = [x for x in got if f"Is there a {word} " in x["prompt"]]
+            assert hit and all(x["prediction"] is None and "HTTP 400" in x["error"]
+                               and "input rejected by the server" in x["error"] for x in hit)
+            rest = [x for x in got if x not in hit]
+            assert rest and all(x == first[x["id"]] for x in rest)
+            doc = json.loads((_run_dir(out) / "results.json").read_text())
+            assert doc["tasks"]["pope_random"]["n_errors"] == len(hit)
+        assert proxy.refused == 2 * len(hit)  # the rerun asked the refused questions again
+
+    finally:
+        proxy.close()
+
+
 def test_timeouts_are_retried(served, data_root, tmp_path):
     proxy = FaultProxy(served.base_url.removesuffix("/v1"), delay_s=2.0, slow_first=1)
     try:

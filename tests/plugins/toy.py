@@ -7,6 +7,7 @@ how often it encodes images and can sleep per batch (to be killed mid-run in tes
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -19,13 +20,19 @@ from deem_eval.io import iter_jsonl
 from deem_eval.models.base import ModelAdapter
 from deem_eval.registry import register_model, register_task
 from deem_eval.samples import ImageRef, Request, Sample
-from deem_eval.task import Task
+from deem_eval.task import Task, TaskConfig
 
 ENCODE_LOG: list[str] = []
 
 
+@dataclasses.dataclass
+class ToyConfig(TaskConfig):
+    negate: bool = False  # score the opposite answer as right (a scoring option for --task-args tests)
+
+
 @register_task("toy_yesno", group="toy")
 class ToyYesNo(Task):
+    Config = ToyConfig
     folder = "toy"
     expected = ("questions.jsonl",)
     metrics = ("accuracy",)
@@ -44,7 +51,7 @@ class ToyYesNo(Task):
 
     def score(self, sample: Sample, prediction: str) -> dict[str, Any]:
         answer = "no" if re.search(r"\bno\b", prediction.lower()) else "yes"
-        return {"score": float(answer == sample.target)}
+        return {"score": float((answer == sample.target) != self.config.negate)}
 
     def stats(self, record: dict[str, Any]) -> dict[str, float]:
         return {"correct": record["score"], "count": 1.0}
