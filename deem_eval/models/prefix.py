@@ -188,7 +188,9 @@ class SharedPrefixLM:
                 cap = min(len(r.ids) - r.min_suffix for r in members)
                 p = min(common_prefix([r.ids for r in members]), cap)
                 stored, m = self._lookup(key, members, cap)
-                if stored is not None and m >= p:
+                # one row alone gains nothing from extending a stored prefix first (its suffix would
+                # cost the same tokens in one more forward): it continues the stored part directly
+                if stored is not None and (m >= p or (len(idx) == 1 and m > 0)):
                     for i in idx:
                         plan[i] = (stored, m)
                 elif p > 0:  # a new (or longer) prefix, continuing the stored one where it can
