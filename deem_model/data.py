@@ -34,6 +34,9 @@ REQUIRED = {
     "region.jsonl": ("image", "bbox", "answer"),  # plus "question" (or "instruction")
 }
 TEXT_SOURCES = ("interleaved.jsonl", "captions.jsonl", "t2i.jsonl")
+# each stage's default corpus; a stage config's ``data`` may name another file of the same format
+STAGE_CORPUS = {"clip": "captions.jsonl", "dm": "t2i.jsonl", "1": "interleaved.jsonl", "2": "instruct.jsonl",
+                "3": "region.jsonl"}
 VQA_SUFFIX = "\nAnswer the question using a single word or phrase."
 OPTIONS_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
 OPTIONS = re.compile(r"^(?P<q>.*?)\s*(?P<opts>\(a\).*)$", re.S)
@@ -128,8 +131,10 @@ class StageData:
     """Deterministic batches for one training stage."""
 
     def __init__(self, stage: str, data_dir: str | Path, model: Any, batch_size: int, seed: int,
-                 image_first_prob: float = 0.5, curriculum_steps: int = 0, curriculum_match: str = ""):
+                 image_first_prob: float = 0.5, curriculum_steps: int = 0, curriculum_match: str = "",
+                 corpus: str | None = None):
         self.stage, self.model, self.batch_size, self.seed = stage, model, batch_size, seed
+        self.corpus = corpus or STAGE_CORPUS.get(stage)
         self.image_first_prob = image_first_prob
         self.curriculum_steps = curriculum_steps
         self.micro_per_step = 1  # micro-batches per optimiser step (accumulation x processes), set by the loop
@@ -159,12 +164,11 @@ class StageData:
             if not rows:
                 raise DataError(self.train_dir, "no text corpora found", expected=f"one of {list(TEXT_SOURCES)}")
             return rows + self._reading_rows()
-        name = {"clip": "captions.jsonl", "dm": "t2i.jsonl", "1": "interleaved.jsonl", "2": "instruct.jsonl",
-                "3": "region.jsonl"}[self.stage]
-        rows = read_jsonl(self.train_dir / name, REQUIRED[name])
+        name = str(self.corpus)
+        rows = read_jsonl(self.train_dir / name, REQUIRED[STAGE_CORPUS[self.stage]])
         if self.stage == "2":
             return conversations(rows)
-        if name == "region.jsonl":
+        if self.stage == "3":
             for no, r in enumerate(rows, 1):
                 if "question" not in r and "instruction" not in r:
                     raise DataError(self.train_dir / name, "missing key 'question' (or 'instruction')", line=no)

@@ -50,7 +50,8 @@ class DeemJob:
         self.deepspeed_config = model.cfg.deepspeed_config
         self.extra_state = {"no_csr": no_csr, "losses": model.loss_weights}
         self.data = StageData(stage_name, data_dir, model, self.stage.batch_size, cfg.seed * 1_000 + STAGE_ORDER[stage_name],
-                              self.stage.image_first_prob, self.stage.curriculum_steps, self.stage.curriculum_match)
+                              self.stage.image_first_prob, self.stage.curriculum_steps, self.stage.curriculum_match,
+                              corpus=None if stage_name == "lm" else self.stage.data)
 
     def save(self, model: torch.nn.Module, directory: Path) -> str:
         from ..checkpoint import save_pretrained
@@ -89,7 +90,7 @@ class MiningData:
         from ..data import REQUIRED, EpochSampler, ImageStore, read_jsonl
 
         train = Path(data_dir) / "train"
-        self.rows = read_jsonl(train / "captions.jsonl", REQUIRED["captions.jsonl"])
+        self.rows = read_jsonl(train / cfg.stages["clip"].data, REQUIRED["captions.jsonl"])
         self.images = ImageStore(train, int(cfg.model_cfg["vision_cfg"]["image_size"]))
         self.tokenize = open_clip.SimpleTokenizer(context_length=int(cfg.model_cfg["text_cfg"]["context_length"]))
         self.sampler = EpochSampler(len(self.rows), batch_size, seed)

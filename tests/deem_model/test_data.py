@@ -152,3 +152,20 @@ def test_stage2_curriculum_first_trains_single_matching_questions(make_model, wo
 def test_bad_curriculum_is_a_clear_error(make_model, world_dir, stage, pattern, message):
     with pytest.raises(DataError, match=message):
         StageData(stage, world_dir, make_model(), 4, seed=0, curriculum_steps=2, curriculum_match=pattern)
+
+
+def test_a_stage_reads_the_corpus_its_config_names(make_model, world_dir, tmp_path):
+    """``StageConfig.data`` picks the file: the clip stage on the full descriptions (t2i.jsonl)."""
+    import shutil
+
+    root = tmp_path / "w"
+    shutil.copytree(world_dir, root, symlinks=True)
+    train = root / "train"
+    default = StageData("clip", root, make_model(), 4, seed=0)
+    other = StageData("clip", root, make_model(), 4, seed=0, corpus="t2i.jsonl")
+    assert [r["caption"] for r in default.rows] == [r["caption"] for r in read_jsonl(train / "captions.jsonl", ())]
+    assert [r["caption"] for r in other.rows] == [r["caption"] for r in read_jsonl(train / "t2i.jsonl", ())]
+    assert default.rows != other.rows
+    (train / "mine.jsonl").write_text(json.dumps({"image": other.rows[0]["image"]}) + "\n")
+    with pytest.raises(DataError, match=r"mine\.jsonl.*line 1.*caption"):
+        StageData("clip", root, make_model(), 4, seed=0, corpus="mine.jsonl")
