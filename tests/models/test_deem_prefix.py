@@ -92,3 +92,25 @@ def test_run_records_prefill_tokens(tmp_path):
     assert off["n_prefill_tokens"] > on["n_prefill_tokens"] >= on["n_prefill_floor"]
     assert on_samples == off_samples
     assert json.loads(on_samples.splitlines()[0])["option_scores"].keys() == {"yes", "no"}
+
+
+def test_resumed_run_with_sharing_equals_a_fresh_one(tmp_path, monkeypatch):
+    """Cached samples leave gaps in an image's questions; the rest still share and score the same."""
+    from deem_eval.run import run
+    from deem_eval.runner import RunSettings
+    from tests.tasks.util import FIXTURES as fixtures_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+    def once(out: str, limit: int | None, use_cache: bool = True):
+        settings = RunSettings(batch_size=4, scoring="logits", n_boot=20, limit=limit)
+        res = run("deem", {}, "pope_random", fixtures_dir, tmp_path / out, settings, use_cache=use_cache,
+                  show_progress=False)
+        return res.doc["tasks"]["pope_random"], (res.run_dir / "samples_pope_random.jsonl").read_text()
+
+    first, _ = once("first", limit=3)
+    resumed, resumed_samples = once("resumed", limit=None)
+    fresh, fresh_samples = once("fresh", limit=None, use_cache=False)
+    assert first["n_computed"] == 3 and resumed["n_cached"] == 3
+    assert resumed["n_cached"] + resumed["n_computed"] == fresh["n_computed"] > 3
+    assert resumed_samples == fresh_samples
