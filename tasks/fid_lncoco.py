@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import field, iter_jsonl
+from deem_eval.parquet import files_fingerprint
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 
@@ -50,14 +51,8 @@ class FidLnCocoTask(FidCocoTask):
         return out + ([] if (self.data_dir / "images").is_dir() else ["images"])
 
     def data_fingerprint(self) -> str:
-        import hashlib
-
-        h = hashlib.sha256(super().data_fingerprint().encode())
         p = self.captions_path
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, [p] if p.is_file() else [], salt=super().data_fingerprint())
 
     def samples(self) -> Iterator[Sample]:
         path = self.captions_path

@@ -33,7 +33,7 @@ from deem_eval.data_root import inside
 from deem_eval.errors import DataError
 from deem_eval.io import read_json
 from deem_eval.metrics.vqa_eval import vqa_accuracy, vqa_metrics
-from deem_eval.parquet import find_parquet, open_parquet, parquet_rows
+from deem_eval.parquet import files_fingerprint, find_parquet, open_parquet, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 from deem_eval.task import Task, TaskConfig
@@ -79,13 +79,8 @@ class TextVQA(Task):
         return [] if self.uses_parquet() else super().missing()
 
     def data_fingerprint(self) -> str:
-        h = hashlib.sha256(super().data_fingerprint().encode())
         extra = self.parquet_files() if self.uses_parquet() else [self.data_dir / OCR_FILE]
-        for p in extra:
-            if p.is_file():
-                st = p.stat()
-                h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
+        return files_fingerprint(self.data_dir, [p for p in extra if p.is_file()], salt=super().data_fingerprint())
 
     def samples(self) -> Iterator[Sample]:
         rows = self._parquet_rows() if self.uses_parquet() else self._json_rows()

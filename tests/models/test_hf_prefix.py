@@ -3,7 +3,7 @@
 For each family in ``hf_prefix.PREFIX_FAMILIES``: option log-probabilities within 1e-4 of the
 unshared forward (one-token and several-token options), identical greedy generations, batch
 size irrelevant, fewer tokens prefilled and never fewer than the floor, a batch mixing images
-asked 1 and 4 questions and two prompt templates on one image (no false sharing).
+asked 1 and 6 questions and two prompt templates on one image (no false sharing).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from tests.models.tiny_families import FAMILIES as BUILT
 PROMPT = "Based on the image, please answer the question. <image>{q} Please answer yes or no."
 OTHER = "Look at this picture. <image>{q}"
 QUESTIONS = ["Is there a dog in the image?", "Is there a cat in the image?", "Is there a red car?",
-             "How many trees are there?"]
-# (image, template, questions): image 0 four times, image 1 once, image 0 again under another template
-PLAN = [(0, PROMPT, 4), (1, PROMPT, 1), (0, OTHER, 2), (2, PROMPT, 2)]
+             "How many trees are there?", "Is the lamp on?", "What colour is the umbrella?"]
+# (image, template, questions): image 0 six times (POPE's layout), image 1 once, image 0 again
+# under another template, image 2 twice
+PLAN = [(0, PROMPT, 6), (1, PROMPT, 1), (0, OTHER, 2), (2, PROMPT, 2)]
 SHARING = sorted(f for f in BUILT if f in PREFIX_FAMILIES)
 
 _PAIRS: dict[str, tuple[HFVLMAdapter, HFVLMAdapter]] = {}
