@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def files_fingerprint(base: Path, files: Sequence[Path], salt: str = "") -> str:
+    """Hash of the files' names (relative to ``base``), sizes and modification times."""
+    h = hashlib.sha256(salt.encode())
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(base)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]

@@ -8,7 +8,6 @@ naming the file and the row.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,15 +67,6 @@ def parquet_footer(path: Path, expected: str) -> tuple[list[str], int]:
 def parquet_column(path: Path, column: str, expected: str) -> list[Any]:
     """One column of a file, read alone (cheap: no image bytes)."""
     return open_parquet(path, [column], expected).read(columns=[column]).column(column).to_pylist()
-
-
-def files_fingerprint(base: Path, files: Sequence[Path], salt: str = "") -> str:
-    """Hash of the files' names (relative to ``base``), sizes and modification times."""
-    h = hashlib.sha256(salt.encode())
-    for p in files:
-        st = p.stat()
-        h.update(f"{p.relative_to(base)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
 
 
 def image_ref(cell: Any, key: str, path: Path, row: int, column: str, base: Path) -> ImageRef:

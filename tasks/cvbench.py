@@ -30,10 +30,10 @@ from typing import Any
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import field, iter_jsonl
+from deem_eval.io import field, files_fingerprint, iter_jsonl
 from deem_eval.metrics.cvbench import METRIC_NAMES, SOURCES, cvbench_metrics, cvbench_stats
 from deem_eval.metrics.options import extract_option
-from deem_eval.parquet import files_fingerprint, image_ref, parquet_footer, parquet_rows
+from deem_eval.parquet import image_ref, parquet_footer, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 from deem_eval.task import Task

@@ -16,8 +16,7 @@ from collections.abc import Iterator
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import field, iter_jsonl
-from deem_eval.parquet import files_fingerprint
+from deem_eval.io import field, files_fingerprint, iter_jsonl
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import read_json
+from deem_eval.io import files_fingerprint, read_json
 from deem_eval.metrics.gqa import (
     SEMANTIC,
     STRUCTURAL,
@@ -32,7 +32,6 @@ from deem_eval.metrics.gqa import (
     normalise_prediction,
     question_stats,
 )
-from deem_eval.parquet import files_fingerprint
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task

@@ -41,9 +41,9 @@ from typing import Any
 from deem_eval.bootstrap import safe_div
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import read_json
+from deem_eval.io import files_fingerprint, read_json
 from deem_eval.metrics.yesno_rules import NO, UNKNOWN, YES, yorn_answer
-from deem_eval.parquet import files_fingerprint, find_parquet, parquet_rows
+from deem_eval.parquet import find_parquet, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 

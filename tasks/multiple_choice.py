@@ -92,7 +92,7 @@ class TableTask(Task):
         return [] if self.source_files() else super().missing()
 
     def data_fingerprint(self) -> str:
-        from deem_eval.parquet import files_fingerprint
+        from deem_eval.io import files_fingerprint
 
         files = self.source_files()
         return files_fingerprint(self.data_dir, files, self.name) if files else super().data_fingerprint()

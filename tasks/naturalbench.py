@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from deem_eval.errors import DataError
+from deem_eval.io import files_fingerprint
 from deem_eval.metrics.naturalbench import (
     ANSWERS,
     METRIC_NAMES,
@@ -40,7 +41,7 @@ from deem_eval.metrics.naturalbench import (
     group_stats,
     naturalbench_metrics,
 )
-from deem_eval.parquet import files_fingerprint, image_ref, parquet_footer, parquet_rows
+from deem_eval.parquet import image_ref, parquet_footer, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, Sample
 from deem_eval.task import Task

@@ -25,9 +25,8 @@ from typing import Any, ClassVar
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import field, iter_jsonl
+from deem_eval.io import field, files_fingerprint, iter_jsonl
 from deem_eval.metrics.yesno import METRIC_NAMES, NO, YES, confusion, parse_yes_no, yes_no_metrics
-from deem_eval.parquet import files_fingerprint
 from deem_eval.registry import register_task
 from deem_eval.samples import ImageRef, Sample
 from deem_eval.task import Task

@@ -31,9 +31,9 @@ from typing import Any
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import read_json
+from deem_eval.io import files_fingerprint, read_json
 from deem_eval.metrics.vqa_eval import vqa_accuracy, vqa_metrics
-from deem_eval.parquet import files_fingerprint, find_parquet, open_parquet, parquet_rows
+from deem_eval.parquet import find_parquet, open_parquet, parquet_rows
 from deem_eval.registry import register_task
 from deem_eval.samples import IMAGE_TOKEN, ImageRef, Sample
 from deem_eval.task import Task, TaskConfig

@@ -9,7 +9,7 @@ import pytest
 
 from deem_eval.data_root import inside
 from deem_eval.errors import DataError
-from deem_eval.io import field, iter_csv, iter_jsonl, read_json
+from deem_eval.io import field, files_fingerprint, iter_csv, iter_jsonl, read_json
 
 BOM = "\ufeff"
 
@@ -242,3 +242,17 @@ def test_inside_works_under_a_symlinked_data_root(tmp_path):
     os.symlink(tmp_path / "real", tmp_path / "root")
     got = inside(tmp_path / "root" / "images", "x.jpg", "image", tmp_path / "f")
     assert got == (tmp_path / "real" / "images" / "x.jpg").resolve()
+
+
+def test_files_fingerprint_tracks_name_size_and_mtime(tmp_path):
+    import hashlib
+
+    f = tmp_path / "data" / "a.parquet"
+    f.parent.mkdir()
+    f.write_bytes(b"12345")
+    st = f.stat()
+    by_hand = hashlib.sha256(b"salt" + f"data/a.parquet:5:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    assert files_fingerprint(tmp_path, [f], salt="salt") == by_hand
+    before = files_fingerprint(tmp_path, [f])
+    f.write_bytes(b"123456")
+    assert files_fingerprint(tmp_path, [f]) != before
