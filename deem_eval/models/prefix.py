@@ -4,14 +4,15 @@ A yes/no or option question costs almost only prefill, and the image tokens (plu
 text) come before every question about the image. ``SharedPrefixLM`` computes the key/value
 cache of the longest common token prefix of the rows that share an image once, keeps it (a
 small LRU, so the questions of one image may span batches), and runs only each row's suffix
-against it. Rows of several images go in one batch: every stored prefix is left-padded to the
-batch's longest, every suffix is left-padded too, and the attention mask and the position ids
-(each row's own prefix length plus its suffix offset) make a row's result independent of its
-batch-mates — the same numbers, to float rounding, as the unshared left-padded forward.
+against it. The rows continuing one prefix share a batch row: the prefix's key/values once, then
+their suffixes one after another, and a 4-D mask lets each suffix token see the prefix and the
+earlier tokens of its own suffix only (its position ids are its own, as if it ran alone). Rows of
+several images go in one batch, prefixes left-padded to the longest: a row's result does not
+depend on its batch-mates — the same numbers, to float rounding, as the unshared forward.
 
 The language model must be a Hugging Face causal LM taking ``inputs_embeds``,
-``attention_mask``, ``position_ids`` and ``cache`` (a ``DynamicCache``) and returning
-``logits`` and ``cache``. Rows carry their token ids (to find the common prefix), their input
+``attention_mask`` (a 4-D additive mask, used as given), ``position_ids`` and ``cache`` (a
+``DynamicCache``) and returning ``logits`` and ``cache``. Rows carry their token ids (to find the common prefix), their input
 embeddings (images already spliced in) and optionally explicit position ids (multimodal rotary
 schemes give them as (k, L)); positions default to 0..L-1.
 """
@@ -227,15 +228,13 @@ class SharedPrefixLM:
         rows = [Row(key, r.ids[:p], r.embeds[:p], 1, None if r.positions is None else r.positions[..., :p])
                 for key, r, p, _, _ in items]
         plan = [(base, m) if base is not None else (None, 0) for _, _, _, base, m in items]
-        cache, emb, mask, pos = self._suffix_batch(rows, plan)
-        out = self.lm(inputs_embeds=emb, attention_mask=mask, position_ids=self._pos_arg(pos), cache=cache,
-                      use_cache=True)
+        pack = self._pack(rows, plan)
+        extra = {"logits_to_keep": 1} if self._keep_arg else {}
+        out = self.lm(inputs_embeds=pack.emb, attention_mask=pack.mask, position_ids=self._pos_arg(pack.pos),
+                      cache=pack.cache, use_cache=True, **extra)
         layers = _cache_tensors(out.cache)
-        entries = []
-        for b, (key, row, p, _, _) in enumerate(items):
-            keep = mask[b].bool()
-            entries.append(self._store_entry(key, row.ids[:p], [(k[b][:, keep], v[b][:, keep]) for k, v in layers]))
-        return entries
+        return [self._store_entry(key, row.ids[:p], [pack.row_kv(k, v, i) for k, v in layers])
+                for i, (key, row, p, _, _) in enumerate(items)]
 
     @staticmethod
     def _pos_arg(pos: torch.Tensor) -> torch.Tensor:
@@ -243,85 +242,196 @@ class SharedPrefixLM:
         return pos.permute(1, 0, 2) if pos.dim() == 3 else pos
 
     # ---- suffixes ------------------------------------------------------------------------
-    def _suffix_batch(self, rows: Sequence[Row], plan: Sequence[tuple[_Prefix | None, int]], spare: int = 0):
-        """Cache, embeddings, 2-D mask and positions for every row's suffix after its prefix.
+    def _pack(self, rows: Sequence[Row], plan: Sequence[tuple[_Prefix | None, int]], spare: int = 0) -> _Pack:
+        """Cache, embeddings, 4-D mask and positions for every row's suffix after its prefix.
 
-        ``spare`` > 0 makes the cache keep room for the suffix and that many more tokens, so that
-        decoding writes each step's keys in place instead of copying the whole cache per step.
+        Rows continuing the same stored prefix go into one batch row, their suffixes one after
+        another, so the prefix's key/values are laid out once per batch row instead of once per
+        question; the mask lets each suffix token see the prefix and the earlier tokens of its own
+        row only. ``spare`` > 0 keeps room in the cache for that many more tokens, so that decoding
+        writes each step's keys in place instead of copying the whole cache per step.
         """
         from transformers import DynamicCache
 
-        plen = max((p for _, p in plan), default=0)
-        slen = max(len(r.ids) - p for r, (_, p) in zip(rows, plan, strict=True))
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, (entry, p) in enumerate(plan):  # a row without a prefix is a batch row of its own
+            groups.setdefault((id(entry), p) if p else (-1, i), []).append(i)
+        lengths = [len(r.ids) - p for r, (_, p) in zip(rows, plan, strict=True)]
+        chunks = _chunks(list(groups.values()), lengths)
+        plen = max((plan[c[0]][1] for c in chunks), default=0)
+        qlen = max(sum(lengths[i] for i in c) for c in chunks)
+        width = max(len(c) for c in chunks)
         cache = None
         if spare:
             cache = DynamicCache()
-            cache.layer_class_to_replicate = functools.partial(_reserved_layer(), slen + spare)
+            cache.layer_class_to_replicate = functools.partial(_reserved_layer(), qlen + spare * width)
         if plen:
             ref = next(e for e, p in plan if p).kv
             data = []
             for layer in range(len(ref)):
-                ks = [ref[layer][0][:, :0] if not p else e.kv[layer][0][:, :p] for e, p in plan]
-                vs = [ref[layer][1][:, :0] if not p else e.kv[layer][1][:, :p] for e, p in plan]
-                data.append((_stack_left(ks, plen, 1), _stack_left(vs, plen, 1)))
+                parts = [(plan[c[0]][0].kv[layer] if plan[c[0]][1] else (ref[layer][0][:, :0], ref[layer][1][:, :0]),
+                          plan[c[0]][1]) for c in chunks]
+                data.append((_stack_left([k[:, :p] for (k, _), p in parts], plen, 1),
+                             _stack_left([v[:, :p] for (_, v), p in parts], plen, 1)))
             if cache is None:
                 cache = DynamicCache(ddp_cache_data=data)
             else:
                 for layer, (k, v) in enumerate(data):
                     cache.update(k, v, layer)
-        embs, masks, poss = [], [], []
-        for r, (_, p) in zip(rows, plan, strict=True):
-            n = len(r.ids) - p
-            embs.append(r.embeds[p:])
-            masks.append(torch.cat([torch.zeros(plen - p, dtype=torch.long), torch.ones(p, dtype=torch.long),
-                                    torch.zeros(slen - n, dtype=torch.long), torch.ones(n, dtype=torch.long)]))
-            poss.append(r.pos()[..., p:])
-        emb = _stack_left(embs, slen, 0).to(self.device)
-        mask = torch.stack(masks).to(self.device)
-        pos = _stack_left(poss, slen, -1).to(self.device)
-        self.counter.n_prefill_tokens += sum(len(r.ids) - p for r, (_, p) in zip(rows, plan, strict=True))
-        return cache, emb, mask, pos
+        owner = torch.full((len(chunks), plen + qlen), _NOBODY, dtype=torch.long)
+        embs, poss, where = [], [], [(0, 0, 0)] * len(rows)
+        for g, chunk in enumerate(chunks):
+            p = plan[chunk[0]][1]
+            owner[g, plen - p:plen] = _PREFIX
+            at = 0
+            for j, i in enumerate(chunk):
+                where[i] = (g, at, lengths[i])
+                owner[g, plen + at:plen + at + lengths[i]] = j
+                at += lengths[i]
+            owner[g, plen + at:] = _PAD + torch.arange(qlen - at)  # each padding token sees itself only
+            embs.append(_stack_right([rows[i].embeds[plan[i][1]:] for i in chunk], qlen, 0))
+            poss.append(_stack_right([rows[i].pos()[..., plan[i][1]:] for i in chunk], qlen, -1))
+        emb = torch.stack(embs).to(self.device)
+        pos = torch.stack(poss).to(self.device)
+        kidx = torch.arange(plen + qlen)
+        allowed = _sees(owner, owner[:, plen:]) & (kidx[None, None, :] <= kidx[plen:][None, :, None])
+        self.counter.n_prefill_tokens += sum(lengths)
+        return _Pack(cache, emb, _additive(allowed, emb.dtype, self.device), pos, owner, where, plen, width,
+                     [list(c) for c in chunks])
 
     @torch.inference_mode()
     def logits(self, rows: Sequence[Row]) -> list[torch.Tensor]:
         """Per row, float32 logits of its last ``min_suffix`` positions: (min_suffix, V)."""
         self.counter.note_rows(rows)
-        plan = self._plan(rows)
-        cache, emb, mask, pos = self._suffix_batch(rows, plan)
-        keep = max(r.min_suffix for r in rows)
-        extra = {"logits_to_keep": keep} if self._keep_arg else {}
-        out = self.lm(inputs_embeds=emb, attention_mask=mask, position_ids=self._pos_arg(pos), cache=cache,
-                      use_cache=cache is not None, **extra)
-        logits = out.logits[:, -keep:].float()
-        return [lg[keep - r.min_suffix:] for lg, r in zip(logits, rows, strict=True)]
+        pack = self._pack(rows, self._plan(rows))
+        need = sorted({at + n - k for (_, at, n), r in zip(pack.where, rows, strict=True)
+                       for k in range(1, r.min_suffix + 1)})
+        extra = {"logits_to_keep": torch.tensor(need, device=self.device)} if self._keep_arg else {}
+        out = self.lm(inputs_embeds=pack.emb, attention_mask=pack.mask, position_ids=self._pos_arg(pack.pos),
+                      cache=pack.cache, use_cache=pack.cache is not None, **extra)
+        col = {q: c for c, q in enumerate(need)} if self._keep_arg else {q: q for q in need}
+        res = []
+        for (g, at, n), r in zip(pack.where, rows, strict=True):
+            idx = [col[at + n - k] for k in range(r.min_suffix, 0, -1)]
+            res.append(out.logits[g, idx].float())
+        return res
 
     @torch.inference_mode()
     def greedy(self, rows: Sequence[Row], max_new_tokens: int, stop_ids: Sequence[int],
                embed_tokens: Callable[[torch.Tensor], torch.Tensor]) -> list[list[int]]:
-        """Greedy continuation of every row up to a stop token (not included) or the budget."""
+        """Greedy continuation of every row up to a stop token (not included) or the budget.
+
+        Each step adds one token per row in its batch row's slot; a row's new token sees its
+        prefix, its own suffix and its own earlier tokens (the mask), nothing of its batch-mates.
+        """
         self.counter.note_rows(rows)
-        plan = self._plan(rows)
-        cache, emb, mask, pos = self._suffix_batch(rows, plan, spare=max_new_tokens)
-        extra = {"logits_to_keep": 1} if self._keep_arg else {}
-        out = self.lm(inputs_embeds=emb, attention_mask=mask, position_ids=self._pos_arg(pos), cache=cache,
-                      use_cache=True, **extra)
+        pack = self._pack(rows, self._plan(rows), spare=max_new_tokens)
+        last = [at + n - 1 for _, at, n in pack.where]
+        need = sorted(set(last))
+        extra = {"logits_to_keep": torch.tensor(need, device=self.device)} if self._keep_arg else {}
+        out = self.lm(inputs_embeds=pack.emb, attention_mask=pack.mask, position_ids=self._pos_arg(pack.pos),
+                      cache=pack.cache, use_cache=True, **extra)
+        col = {q: c for c, q in enumerate(need)} if self._keep_arg else {q: q for q in need}
+        g_of = torch.tensor([g for g, _, _ in pack.where], device=self.device)
+        logits = out.logits[g_of, torch.tensor([col[q] for q in last], device=self.device)]
+        # decoding slots: batch row g, slot j holds row pack.chunks[g][j]; unused slots are padding
+        n_b, width = len(pack.chunks), pack.width
+        slot_of = torch.tensor([pack.chunks[g].index(i) for i, (g, _, _) in enumerate(pack.where)],
+                               device=self.device)
+        step_owner = _PAD + torch.arange(n_b * width).reshape(n_b, width)
+        for g, chunk in enumerate(pack.chunks):
+            step_owner[g, :len(chunk)] = torch.arange(len(chunk))
+        last_pos = torch.stack([pack.pos[g, ..., at + n - 1] for g, at, n in pack.where])  # (R,) or (R, k)
+        owner = pack.owner
         stops = torch.tensor(list(stop_ids), device=self.device)
         done = torch.zeros(len(rows), dtype=torch.bool, device=self.device)
         tokens: list[list[int]] = [[] for _ in rows]
-        last_pos = pos[..., -1:]
         for step_no in range(max_new_tokens):
-            nxt = out.logits[:, -1].float().argmax(-1)
+            nxt = logits.float().argmax(-1)
             done |= torch.isin(nxt, stops)
             for i in torch.nonzero(~done).flatten().tolist():
                 tokens[i].append(int(nxt[i]))
             if bool(done.all()) or step_no == max_new_tokens - 1:
                 break
             last_pos = last_pos + 1
-            mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=mask.dtype, device=mask.device)], dim=1)
-            step = embed_tokens(nxt[:, None]).to(emb.dtype)
-            out = self.lm(inputs_embeds=step, attention_mask=mask, position_ids=self._pos_arg(last_pos),
+            ids = torch.zeros(n_b, width, dtype=torch.long, device=self.device)
+            ids[g_of, slot_of] = nxt
+            pos = torch.zeros((n_b, width, *last_pos.shape[1:]), dtype=last_pos.dtype, device=self.device)
+            pos[g_of, slot_of] = last_pos
+            pos = pos.permute(0, 2, 1) if pos.dim() == 3 else pos  # (B, k, width)
+            mine = step_owner + (step_no + 1) * n_b * width * (step_owner >= _PAD)  # fresh padding ids
+            owner = torch.cat([owner, mine], dim=1)
+            seen = _sees(owner, mine)
+            mask = None if bool(seen.all()) else _additive(seen, pack.emb.dtype, self.device)  # None: SDPA's fast path
+            step = embed_tokens(ids).to(pack.emb.dtype)
+            out = self.lm(inputs_embeds=step, attention_mask=mask, position_ids=self._pos_arg(pos),
                           cache=out.cache, use_cache=True)
+            logits = out.logits[g_of, slot_of]
         return tokens
+
+
+# Key owners in a packed batch row: the shared prefix, left padding before it, padding after the
+# suffixes (each padding token has its own id from _PAD up, so it attends to itself alone), and
+# the suffix rows 0, 1, ... of the batch row.
+_PREFIX, _NOBODY, _PAD = -1, -2, 1 << 20
+
+
+def _sees(key_owner: torch.Tensor, query_owner: torch.Tensor) -> torch.Tensor:
+    """(B, Q, K): a query sees the prefix and the keys of its own row."""
+    k = key_owner[:, None, :]
+    return (k == _PREFIX) | (k == query_owner[:, :, None])
+
+
+def _additive(allowed: torch.Tensor, dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """(B, 1, Q, K) additive mask (0 where seen): the form SDPA and eager attention both take."""
+    mask = torch.zeros(allowed.shape, dtype=dtype)
+    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[:, None].to(device)
+
+
+def _chunks(groups: Sequence[list[int]], lengths: Sequence[int]) -> list[list[int]]:
+    """Split each group of rows sharing a prefix into batch rows of at most k rows each, the k
+    that pushes the fewest tokens (padding included), then the fewest batch rows."""
+    best: tuple[tuple[int, int], list[list[int]]] | None = None
+    for k in range(1, max(len(g) for g in groups) + 1):
+        chunks = [g[i:i + k] for g in groups for i in range(0, len(g), k)]
+        cost = (len(chunks) * max(sum(lengths[i] for i in c) for c in chunks), len(chunks))
+        if best is None or cost < best[0]:
+            best = (cost, chunks)
+    assert best is not None
+    return best[1]
+
+
+def _stack_right(items: Sequence[torch.Tensor], length: int, dim: int) -> torch.Tensor:
+    """Concatenate along ``dim`` and pad with zeros on the right to ``length``."""
+    t = torch.cat(list(items), dim=dim)
+    pad = length - t.shape[dim]
+    if pad:
+        shape = list(t.shape)
+        shape[dim] = pad
+        t = torch.cat([t, torch.zeros(shape, dtype=t.dtype, device=t.device)], dim=dim)
+    return t
+
+
+@dataclass
+class _Pack:
+    """One packed batch: batch row g holds the prefix of ``chunks[g]``'s rows, then their suffixes."""
+
+    cache: Any
+    emb: torch.Tensor  # (B, Q, H)
+    mask: torch.Tensor  # (B, 1, Q, plen + Q), additive
+    pos: torch.Tensor  # (B, Q) or (B, k, Q)
+    owner: torch.Tensor  # (B, plen + Q): whose each key is
+    where: list[tuple[int, int, int]]  # per row: batch row, start of its suffix in the pack, its length
+    plen: int
+    width: int  # most rows in one batch row
+    chunks: list[list[int]]
+
+    def row_kv(self, keys: torch.Tensor, values: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row i's own key/values, unpadded: its prefix, then its suffix (each (heads, L, d))."""
+        g, at, n = self.where[i]
+        keep = self.owner[g] == _PREFIX
+        keep[self.plen + at:self.plen + at + n] = True
+        return keys[g][:, keep], values[g][:, keep]
 
 
 @functools.cache

@@ -99,3 +99,29 @@ def test_row_checks_lengths(lm):
         Row("A", [1, 2, 3], torch.zeros(2, 4))
     with pytest.raises(ValueError, match="min_suffix"):
         Row("A", [1, 2], torch.zeros(2, 4), min_suffix=3)
+
+
+def test_chunks_push_fewest_tokens_then_fewest_batch_rows():
+    from deem_eval.models.prefix import _chunks
+
+    # an image asked 6 questions and one asked 2, all 3 tokens: rows of 1 or 2 both push 8 x 3 = 24
+    # tokens; 2 per batch row needs 4 batch rows instead of 8 (3 per row would push 3 x 9 = 27)
+    assert _chunks([[0, 1, 2, 3, 4, 5], [6, 7]], [3] * 8) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    # two images asked 4 each: one batch row per image (2 x 12 = 24 tokens)
+    assert _chunks([[0, 1, 2, 3], [4, 5, 6, 7]], [3] * 8) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    # a long suffix beside short ones: one batch row of 6 + 2 + 2 = 10 tokens beats 3 x 6 and 2 x 8
+    assert _chunks([[0, 1, 2]], [6, 2, 2]) == [[0, 1, 2]]
+    # rows without a prefix come as groups of one and stay one per batch row
+    assert _chunks([[0], [1]], [5, 3]) == [[0], [1]]
+
+
+def test_rows_on_one_prefix_share_one_batch_row(lm):
+    """The stored prefix is laid out once for A's three questions; each sees only its own suffix."""
+    eng = SharedPrefixLM(lm)
+    rows = [_row(lm, *ROWS[i]) for i in range(3)]
+    pack = eng._pack(rows, eng._plan(rows))
+    assert len(pack.chunks) == 1 and pack.plen == 4
+    assert [w[1:] for w in pack.where] == [(0, 3), (3, 2), (5, 4)]
+    seen = pack.mask[0, 0] == 0  # (suffix tokens, prefix + suffix keys)
+    assert seen[:, :4].all()  # every suffix token sees the prefix
+    assert seen[3, 4:].tolist() == [False, False, False, True, False, False, False, False, False]  # row 1's first token
