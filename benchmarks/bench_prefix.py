@@ -6,9 +6,16 @@ The workload is LLaVA-1.5-shaped where it matters for prefill: a tiny LLaVA buil
 questions each (three present objects, three absent: 1,200 questions in
 ``coco_pope_random.json``), as the released POPE files ask. Each configuration is one
 ``deem-eval run`` process, timed from start to exit, response cache off; the table gives
-samples/s, the speed-up of sharing, and ``n_prefill_tokens / n_prefill_floor`` from results.json.
+samples/s, the speed-up of sharing (whole process, and the task loop alone from results.json's
+timing), and ``n_prefill_tokens / n_prefill_floor``.
 
     python benchmarks/bench_prefix.py [--threads 1] [--n-images 200] [--batch-sizes 1,8] [--llm-width 64]
+                                      [--scorings logits,generate,generate-word]
+
+A random model never ends its answer, so ``generate`` writes the whole 16-token budget for every
+question, and that decoding is not shared. ``generate-word`` runs the same model wired to answer
+the way a trained one answers a POPE question, one word and then end of sequence
+(``tests.models.tiny_llava.answer_in_one_word``): decoding is then one step per question.
 
 With the tests' tiny Llama (2 layers x 64) the vision tower and the processor cost as much as the
 LLM; ``--llm-width 256 --llm-layers 4`` makes prefill the main cost, as it is for LLaVA-1.5-7B.
@@ -60,7 +67,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: a new temp folder)")
     ap.add_argument("--n-images", type=int, default=200)
     ap.add_argument("--batch-sizes", default="1,8")
-    ap.add_argument("--scorings", default="logits,generate")
+    ap.add_argument("--scorings", default="logits,generate,generate-word")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process (DEEM_THREADS)")
     ap.add_argument("--llm-width", type=int, default=64, help="hidden size of the tiny Llama (the tests' model: 64)")
     ap.add_argument("--llm-layers", type=int, default=2)
@@ -70,8 +77,10 @@ def main() -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-prefix-"))
     work.mkdir(parents=True, exist_ok=True)
-    model_dir = build_tiny_llava(work / "tiny-llava-336", image_size=336, patch_size=14, text_hidden=args.llm_width,
-                                 text_layers=args.llm_layers)
+    shape = {"image_size": 336, "patch_size": 14, "text_hidden": args.llm_width, "text_layers": args.llm_layers}
+    models = {False: build_tiny_llava(work / "tiny-llava-336", **shape)}
+    if "generate-word" in args.scorings.split(","):
+        models[True] = build_tiny_llava(work / "tiny-llava-336-one-word", one_word=True, **shape)
     n = write_pope(work / "data", args.n_images)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DEEM_THREADS": str(args.threads),
            "XDG_CACHE_HOME": str(work / "xdg-cache")}
@@ -79,11 +88,15 @@ def main() -> None:
     print(f"work folder {work}; {n} questions on {args.n_images} images, 576 image tokens each; "
           f"LLM {args.llm_layers} layers x {args.llm_width}")
     table = []
-    for scoring in args.scorings.split(","):
+    unknown = set(args.scorings.split(",")) - {"logits", "generate", "generate-word"}
+    if unknown:
+        sys.exit(f"--scorings: unknown {sorted(unknown)}; expected logits, generate, generate-word")
+    for workload in args.scorings.split(","):
+        scoring, model_dir = workload.split("-")[0], models[workload.endswith("-word")]
         for bs in (int(b) for b in args.batch_sizes.split(",")):
             walls = {}
             for cache in ("off", "on"):
-                out = work / f"runs-{scoring}-{bs}-{cache}"
+                out = work / f"runs-{workload}-{bs}-{cache}"
                 cmd = [deem, "run", "--model", "hf-vlm", "--model-args", f"pretrained={model_dir},prefix_cache={cache}",
                        "--tasks", "pope_random", "--data-root", str(work / "data"), "--scoring", scoring,
                        "--batch-size", str(bs), "--no-cache", "--quiet", "--output-dir", str(out)]
@@ -95,13 +108,15 @@ def main() -> None:
                     sys.exit(f"failed ({rc}): {' '.join(cmd)}; see {work / (out.name + '.log')}")
                 doc = json.loads(next(out.rglob("results.json")).read_text())["tasks"]["pope_random"]
                 ratio = doc["n_prefill_tokens"] / doc["n_prefill_floor"]
-                table.append((scoring, bs, cache, walls[cache], n / walls[cache], ratio))
-            table[-1] = (*table[-1], walls["off"] / walls["on"])
-    print(f"{'scoring':<9} {'batch':>5} {'sharing':>7} {'wall s':>8} {'samples/s':>9} {'prefill/floor':>13} {'speed-up':>8}")
+                table.append((workload, bs, cache, walls[cache], doc["timing"]["wall_s"], n / walls[cache], ratio))
+            loops = {r[2]: r[4] for r in table[-2:]}
+            table[-1] = (*table[-1], walls["off"] / walls["on"], loops["off"] / loops["on"])
+    print(f"{'scoring':<13} {'batch':>5} {'sharing':>7} {'wall s':>8} {'loop s':>7} {'samples/s':>9} "
+          f"{'prefill/floor':>13} {'speed-up':>8} {'loop':>6}")
     for row in table:
-        scoring, bs, cache, wall, rate, ratio = row[:6]
-        up = f"{row[6]:.2f}x" if len(row) > 6 else ""
-        print(f"{scoring:<9} {bs:>5} {cache:>7} {wall:>8.1f} {rate:>9.1f} {ratio:>13.3f} {up:>8}")
+        scoring, bs, cache, wall, loop, rate, ratio = row[:7]
+        up = f"{row[7]:>7.2f}x {row[8]:>5.2f}x" if len(row) > 7 else ""
+        print(f"{scoring:<13} {bs:>5} {cache:>7} {wall:>8.1f} {loop:>7.1f} {rate:>9.1f} {ratio:>13.3f} {up}")
 
 
 if __name__ == "__main__":

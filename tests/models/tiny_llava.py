@@ -96,7 +96,9 @@ def build_processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE):
 
 def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size: int = IMAGE_SIZE,
                 patch_size: int = PATCH_SIZE, text_hidden: int = 64, text_layers: int = 2):
-    """LlavaForConditionalGeneration with seeded random weights (large enough init for clear argmaxes)."""
+    """LlavaForConditionalGeneration with seeded random weights (large enough init for clear argmaxes).
+
+    A random model never ends its answer: greedy decoding writes the whole token budget."""
     import torch
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
@@ -139,17 +141,41 @@ def build_model(vocab_size: int, image_token_id: int, seed: int = 0, image_size:
     return model
 
 
+def answer_in_one_word(model, vocab: list[str], word: str = "yes") -> None:
+    """Make a random model end its answer as a trained one does on a yes/no question: ``word``,
+    then end of sequence, after any prompt that does not itself end in ``word``.
+
+    Every other token's input embedding gets a large shared component c, ``word``'s a large
+    component d orthogonal to it, and the output rows of ``word`` and of ``</s>`` point along c and
+    d. The residual stream at a position is then dominated by its own token's embedding (the
+    layers see it normalised, so their compute is unchanged) and the greedy choice is fixed."""
+    import torch
+
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings().weight
+    gen = torch.Generator().manual_seed(0)
+    c, d = torch.linalg.qr(torch.randn(emb.shape[1], 2, generator=gen))[0].T  # orthonormal
+    w, eos = vocab.index(word), vocab.index("</s>")
+    with torch.no_grad():
+        emb += 1e6 * c
+        emb[w] = 1e6 * d
+        head[w], head[eos] = 4.0 * c, 4.0 * d
+
+
 def build_tiny_llava(out_dir: Path, seed: int = 0, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE,
-                     text_hidden: int = 64, text_layers: int = 2) -> Path:
+                     text_hidden: int = 64, text_layers: int = 2, one_word: bool = False) -> Path:
     """Write a tiny LLaVA (weights as safetensors, processor, chat template) to ``out_dir``.
 
-    ``image_size=336, patch_size=14`` gives LLaVA-1.5's 576 image tokens per image (benchmarks)."""
+    ``image_size=336, patch_size=14`` gives LLaVA-1.5's 576 image tokens per image (benchmarks);
+    ``one_word`` makes it answer "yes" and stop (``answer_in_one_word``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     processor = build_processor(image_size, patch_size)
     vocab = vocabulary()
     model = build_model(len(vocab), vocab.index("<image>"), seed=seed, image_size=image_size, patch_size=patch_size,
                         text_hidden=text_hidden, text_layers=text_layers)
+    if one_word:
+        answer_in_one_word(model, vocab)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     return out_dir
