@@ -18,7 +18,7 @@ the way a trained one answers a POPE question, one word and then end of sequence
 (``tests.models.tiny_llava.answer_in_one_word``): decoding is then one step per question.
 
 With the tests' tiny Llama (2 layers x 64) the vision tower and the processor cost as much as the
-LLM; ``--llm-width 256 --llm-layers 4`` makes prefill the main cost, as it is for LLaVA-1.5-7B.
+LLM; ``--llm-width 384 --llm-layers 4`` makes prefill the main cost, as it is for LLaVA-1.5-7B.
 """
 
 from __future__ import annotations
