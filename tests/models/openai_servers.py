@@ -94,9 +94,16 @@ class ServeProcess:
 
 class InProcessServe:
     """`transformers serve` (its own ``Serve`` command, uvicorn on a real port) in a thread of this
-    process: the same server as the CLI without paying a second torch + transformers import."""
+    process: the same server as the CLI without paying a second torch + transformers import.
+
+    transformers 5.24's ``Serve`` takes ``non_blocking=True`` and has ``kill_server``; from 5.25 its
+    constructor serves until the uvicorn server is told to exit, so it runs in a thread of ours and
+    the server it builds is caught (a subclass of ``uvicorn.Server`` that records itself, in place
+    while that thread starts) to stop it."""
 
     def __init__(self, model_dir: Path):
+        import inspect
+
         from transformers.utils.import_utils import is_serve_available
 
         if not is_serve_available():
@@ -106,22 +113,57 @@ class InProcessServe:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.model = str(model_dir)
-        self._serve = Serve(force_model=self.model, host="127.0.0.1", port=self.port, device="cpu",
-                            dtype="float32", log_level="error", non_blocking=True)
+        args = dict(force_model=self.model, host="127.0.0.1", port=self.port, device="cpu", dtype="float32",
+                    log_level="error")
+        self._server: Any = None
+        self._error: list[BaseException] = []
+        if "non_blocking" in inspect.signature(Serve.__init__).parameters:
+            self._serve = Serve(**args, non_blocking=True)
+            self._thread = self._serve._thread
+            return
+        import uvicorn
+
+        original, caught = uvicorn.Server, self
+
+        class Caught(original):  # type: ignore[misc, valid-type]
+            def __init__(self, config: Any):
+                super().__init__(config)
+                if threading.current_thread() is caught._thread:
+                    caught._server = self
+
+        def serve() -> None:
+            try:
+                Serve(**args)
+            except BaseException as exc:  # shown by wait()
+                self._error.append(exc)
+
+        self._restore = lambda: setattr(uvicorn, "Server", original)
+        uvicorn.Server = Caught
+        self._thread = threading.Thread(target=serve, name="transformers-serve", daemon=True)
+        self._thread.start()
 
     def wait(self) -> None:
         deadline = time.time() + STARTUP_TIMEOUT_S
-        while time.time() < deadline:
-            if _healthy(f"http://127.0.0.1:{self.port}/health"):
-                return
-            if not self._serve._thread.is_alive():
-                raise RuntimeError("transformers serve stopped during start-up")
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"transformers serve did not answer /health within {STARTUP_TIMEOUT_S}s")
+        try:
+            while time.time() < deadline:
+                if _healthy(f"http://127.0.0.1:{self.port}/health"):
+                    return
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"transformers serve stopped during start-up: {self._error!r}")
+                time.sleep(0.05)
+            self.stop()
+            raise RuntimeError(f"transformers serve did not answer /health within {STARTUP_TIMEOUT_S}s")
+        finally:
+            if hasattr(self, "_restore"):
+                self._restore()
 
     def stop(self) -> None:
-        self._serve.kill_server()
+        if hasattr(self, "_serve"):
+            self._serve.kill_server()
+            return
+        if self._server is not None:
+            self._server.should_exit = True
+        self._thread.join(30)
 
 
 _SHARED: dict[str, InProcessServe] = {}
