@@ -8,7 +8,7 @@ small logprobs server.
 - :class:`FaultProxy` forwards to a server and answers the first N chat requests with 503 (or
   sleeps per request), counting what it saw; tests use it for retries and for killing a run
   mid-way.
-- :class:`LogprobServer` exists only because `transformers serve` 5.24 ignores ``logprobs`` and
+- :class:`LogprobServer` exists only because `transformers serve` (5.24, 5.25) ignores ``logprobs`` and
   ``top_logprobs`` (they are in its ``UNUSED_CHAT_COMPLETION_FIELDS``) and cannot continue a final
   assistant message (it always renders with ``add_generation_prompt=True``): it answers chat
   completions with the hf-vlm adapter, returns the next token's ``top_logprobs`` (read from

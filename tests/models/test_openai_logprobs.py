@@ -1,6 +1,6 @@
 """The openai adapter's logprobs and continuation paths, and its request building.
 
-No server installed here returns logprobs (`transformers serve` 5.24 ignores ``logprobs`` and
+No server installed here returns logprobs (`transformers serve` (5.24, 5.25) ignores ``logprobs`` and
 ``top_logprobs``), so the logprobs path runs against :class:`LogprobServer`, a small
 OpenAI-compatible test server that answers with the hf-vlm adapter and continues a final
 assistant message as vLLM does (``continue_final_message``).

@@ -1,6 +1,6 @@
 """The openai adapter against a real `transformers serve` on 127.0.0.1 serving the tiny LLaVA.
 
-`transformers serve` 5.24 renders every chat with ``add_generation_prompt=True`` and rejects
+`transformers serve` (5.24, 5.25) renders every chat with ``add_generation_prompt=True`` and rejects
 ``continue_final_message`` (HTTP 422), so there the answer prefix goes at the end of the user
 text: for POPE ("... Please answer yes or no. The answer is ASSISTANT:") the server sees another
 prompt than hf-vlm ("... ASSISTANT: The answer is"), and its answers equal hf-vlm's for that user
