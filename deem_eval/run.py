@@ -122,6 +122,7 @@ def run(
     settings.image_dir = run_dir / "images"
     results: dict[str, TaskResult] = {}
     stats: dict[str, dict[str, Any]] = {}
+    finished = False
     try:
         for task in tasks:
             progress = _progress(task, settings, dist, show_progress and dist.is_main)
@@ -132,8 +133,10 @@ def run(
                 stats[task.name] = _stats_entry(st)
                 if task.task_args:  # so that re-scoring and paired tests read the same options
                     stats[task.name]["task_args"] = dict(task.task_args)
+        finished = True
     finally:
         cache.close()
+        dist.close(wait=finished)  # no barrier after a failure: the other ranks may never reach it
     if not dist.is_main:
         return RunOutput(None, {}, None)
     header = {

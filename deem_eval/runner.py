@@ -91,6 +91,16 @@ class Distributed:
         if self._state is not None:
             self._state.wait_for_everyone()
 
+    def close(self, wait: bool = True) -> None:
+        """Tear the process group down before the interpreter exits: a process leaving with a
+        live gloo group can abort in its C++ destructors (SIGABRT), failing the whole launch."""
+        if self._state is None:
+            return
+        if wait:
+            self._state.wait_for_everyone()
+        self._state.destroy_process_group()
+        self._state = None
+
 
 def mode_for(task: Task, model: ModelAdapter, scoring: str) -> str:
     """How a task's samples are answered: 'options', 'generate' or 'image'."""
