@@ -1,7 +1,8 @@
 """SQLite response cache, so an interrupted run resumes without recomputing answered samples.
 
 The key covers everything that can change an answer: the model fingerprint, the task with
-its data and prompt fingerprints, the sample id and the generation settings. A changed
+its data and prompt fingerprints, the sample id, its image file's size and modification time
+(or its bytes' hash) and the generation settings. A changed
 prompt or checkpoint therefore never hits an old entry.
 """
 

@@ -162,7 +162,8 @@ class TaskRunner:
     def key(self, sample: Sample) -> str:
         if self._key_prefix is None:
             self._key_prefix = cache_key(**self._key_base)
-        return cache_key(base=self._key_prefix, sample=sample.id, options=sample.options)
+        image = sample.image.fingerprint() if sample.image is not None else None
+        return cache_key(base=self._key_prefix, sample=sample.id, options=sample.options, image=image)
 
     # ---- images ----------------------------------------------------------------------------
     def _region_key(self, sample: Sample) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,19 @@ class ImageRef:
     key: str
     path: Path | None = None
     data: bytes | None = None
+
+    def fingerprint(self) -> str:
+        """What the answers cached for this image depend on: its bytes' hash when held in memory,
+        else the file's size and modification time (a replaced file gets new answers)."""
+        if self.data is not None:
+            return "sha256:" + hashlib.sha256(self.data).hexdigest()[:16]
+        if self.path is None:
+            return "none"
+        try:
+            st = self.path.stat()
+        except OSError:
+            return "missing"
+        return f"{st.st_size}:{st.st_mtime_ns}"
 
     def load(self):
         """Decode to RGB; a missing or corrupt file raises SampleError naming it."""

@@ -76,16 +76,13 @@ class Task:
         return self.chance if metric == self.headline else None
 
     def data_fingerprint(self) -> str:
-        """Hash of the expected files' names, sizes and mtimes (cheap, changes when data changes)."""
-        h = hashlib.sha256()
-        for rel in self.expected:
-            p = self.data_dir / rel
-            if p.is_file():
-                st = p.stat()
-                h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}".encode())
-            elif p.is_dir():
-                h.update(f"{rel}/:{sum(1 for _ in p.iterdir())}".encode())
-        return h.hexdigest()[:16]
+        """The expected files' names, sizes and mtimes and the folders' entry counts: cheap, and
+        changes when the data does (a replaced image file changes its samples' cache keys)."""
+        from .io import files_fingerprint
+
+        paths = [self.data_dir / rel for rel in self.expected]
+        folders = "".join(f"{p.relative_to(self.data_dir)}/:{sum(1 for _ in p.iterdir())}" for p in paths if p.is_dir())
+        return files_fingerprint(self.data_dir, [p for p in paths if p.is_file()], salt=folders)
 
     # ---- prompting --------------------------------------------------------------------
     def prompt(self, sample: Sample) -> str:

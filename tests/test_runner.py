@@ -141,3 +141,25 @@ def test_cached_generated_images_are_copied_into_the_new_run(tmp_path, monkeypat
     shutil.rmtree(second.run_dir)
     run("painter", {}, "fid_coco", FIXTURES, tmp_path / "c", RunSettings(n_boot=10), **args)
     assert Painter.calls == 2 * n_first
+
+
+def test_a_replaced_image_is_answered_anew(tmp_path):
+    """Same file name, same folder size, new pixels: the three questions on it are asked again."""
+    import os
+
+    from PIL import Image
+
+    root = toy.write_toy_data(tmp_path / "data")
+    calls = tmp_path / "calls.txt"
+    args = {"calls_file": str(calls)}
+    first = _run(root, tmp_path / "runs", model_args=dict(args))
+    img = root / "toy" / "images" / "img_0.png"
+    before = img.stat()
+    Image.new("RGB", (8, 8), (30, 200, 30)).save(img)  # red became green
+    os.utime(img, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    second = _run(root, tmp_path / "runs", model_args=dict(args))
+    assert len(calls.read_text().splitlines()) == 18 + 3
+    assert second.doc["tasks"]["toy_yesno"]["n_cached"] == 15
+    was = {r["id"]: r["prediction"] for r in first.results["toy_yesno"].records}
+    now = {r["id"]: r["prediction"] for r in second.results["toy_yesno"].records}
+    assert [i for i in was if was[i] != now[i]] == ["1", "2", "3"]
