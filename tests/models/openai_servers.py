@@ -21,6 +21,7 @@ import atexit
 import base64
 import io
 import json
+import logging
 import os
 import shutil
 import signal
@@ -162,6 +163,8 @@ class InProcessServe:
             self._serve.kill_server()
             return
         if self._server is not None:
+            # 5.25 starts uvicorn at log level info; its shutdown lines would end every test session
+            logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
             self._server.should_exit = True
         self._thread.join(30)
 
