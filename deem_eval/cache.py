@@ -2,8 +2,8 @@
 
 The key covers everything that can change an answer: the model fingerprint, the task with
 its data and prompt fingerprints, the sample id, its image file's size and modification time
-(or its bytes' hash) and the generation settings. A changed
-prompt or checkpoint therefore never hits an old entry.
+(or its bytes' hash) and the generation settings. A changed prompt, checkpoint or image file
+therefore never hits an old entry.
 """
 
 from __future__ import annotations

@@ -23,4 +23,3 @@ def test_data_fingerprint_hashes_files_and_counts_folder_entries(tmp_path):
     assert t.data_fingerprint() == by_hand
     (root / "two" / "images" / "b.png").write_bytes(b"y")
     assert t.data_fingerprint() != by_hand
-
