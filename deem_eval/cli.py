@@ -53,9 +53,9 @@ def tasks_cmd(
     data_root: Annotated[Path | None, typer.Option(help="Data root (default: $DEEM_DATA or the built-in world)")] = None,
 ) -> None:
     """List tasks and groups, their metrics, and whether their data is found."""
-    from rich.console import Console
     from rich.table import Table
 
+    from . import report
     from .registry import TASKS
 
     names = TASKS.names(pattern)
@@ -85,7 +85,7 @@ def tasks_cmd(
         if cls.source:
             expects += f"\n[dim]{cls.source}[/]"
         table.add_row(name, ", ".join(member_of.get(name, [])), ", ".join(cls.metrics), status, expects)
-    console = Console(soft_wrap=False)
+    console = report.console(soft_wrap=False)
     console.print(table)
     for g, members in groups.items():
         declared = TASKS.group_members(g)
@@ -124,9 +124,9 @@ def _root_for_listing(data_root: Path | None) -> Path | None:
 @user_errors
 def models_cmd() -> None:
     """List model adapters and their abilities."""
-    from rich.console import Console
     from rich.table import Table
 
+    from . import report
     from .registry import MODELS
 
     table = Table(title="model adapters")
@@ -149,7 +149,7 @@ def models_cmd() -> None:
             name, has("generate"), has("score_options"), has("generate_images"),
             "yes" if cls.supports_masks else "-", cls.prefix_sharing, doc,
         )
-    Console().print(table)
+    report.console().print(table)
     for name in MODELS.names():  # adapters that run several model families list what each supports
         try:
             rows = getattr(MODELS.get(name), "capabilities", lambda: [])()
@@ -161,7 +161,7 @@ def models_cmd() -> None:
                 fam.add_column(col)
             for row in rows:
                 fam.add_row(*row.values())
-            Console().print(fam)
+            report.console().print(fam)
 
 
 @app.command("run")

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# Wide enough for the model and task listings; a terminal's own width wins.
+PIPE_WIDTH = 160
+
+
+def console(**kwargs: Any):
+    """A rich Console for tables: its terminal's width, or PIPE_WIDTH when the output is a pipe or a
+    file (rich would use 80 there and squeeze the last column into one word per line)."""
+    from rich.console import Console
+
+    out = Console(**kwargs)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out = Console(width=PIPE_WIDTH, **kwargs)
+    return out
 
 
 def _fmt(value: Any, ci: list[float] | None = None) -> str:
@@ -15,7 +30,6 @@ def _fmt(value: Any, ci: list[float] | None = None) -> str:
 
 
 def print_results(doc: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"results — {doc.get('model_label') or doc.get('model', '')}".rstrip(" —"))
@@ -31,12 +45,11 @@ def print_results(doc: dict[str, Any]) -> None:
             first = False
         if first:
             table.add_row(task, str(entry["n"]), str(entry["n_errors"]), "-", "-")
-    Console().print(table)
+    console().print(table)
 
 
 def print_leaderboard(df) -> None:
     """One row per task column, one column per model (readable in 80 columns), with 95% CIs."""
-    from rich.console import Console
     from rich.table import Table
 
     value_cols = [c for c in df.columns if c != "model" and "_ci95_" not in c]
@@ -55,11 +68,10 @@ def print_leaderboard(df) -> None:
             has_ci = lo is not None and hi is not None and lo == lo and hi == hi
             cells.append(f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if has_ci else f"{v:.2f}")
         table.add_row(*cells)
-    Console().print(table)
+    console().print(table)
 
 
 def print_deltas(deltas, tolerance: float) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from .regress import is_drop
@@ -70,7 +82,7 @@ def print_deltas(deltas, tolerance: float) -> None:
     for d in deltas:
         flag = "[red]DROP[/]" if is_drop(d, tolerance) else ""
         table.add_row(d.task, d.metric, f"{d.baseline:.4f}", f"{d.current:.4f}", f"{d.delta:+.4f}", flag)
-    Console().print(table)
+    console().print(table)
 
 
 def _p(p: float | None) -> str:
@@ -81,7 +93,6 @@ def _p(p: float | None) -> str:
 
 def print_paired(results, name_a: str, name_b: str) -> None:
     """Paired comparison per task: both values, B − A with its 95% CI, bootstrap and McNemar p."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"paired comparison: B = {name_b} minus A = {name_a} (same samples)")
@@ -99,7 +110,7 @@ def print_paired(results, name_a: str, name_b: str) -> None:
             )
         if r.note:
             notes.append(f"{r.task}: {r.note.strip()}")
-    console = Console()
-    console.print(table)
+    out = console()
+    out.print(table)
     for note in notes:
-        console.print(f"[dim]{note}[/]")
+        out.print(f"[dim]{note}[/]")
