@@ -187,12 +187,16 @@ def run_cmd(
     """Evaluate a model on tasks; writes results.json and samples_<task>.jsonl."""
     from .data_root import resolve_data_root
     from .models.base import parse_model_args
+    from .registry import MODELS, TASKS
     from .report import print_results
-    from .run import run
+    from .run import run, task_args_for
     from .runner import RunSettings
 
     if scoring not in ("generate", "logits"):
         raise UserError(f"--scoring must be generate or logits, not {scoring!r}")
+    # a misspelt name fails at once, before the default data root (the built-in world) is built
+    task_args_for(TASKS.expand(tasks), task_args)
+    MODELS.get(model)
     root = resolve_data_root(data_root)
     settings = RunSettings(batch_size=batch_size, scoring=scoring, limit=limit, seed=seed, n_boot=n_boot)
     out = run(

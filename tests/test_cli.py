@@ -40,6 +40,23 @@ def test_tasks_unknown_pattern_exits_2():
     assert res.exit_code == 2 and "no task matches" in res.output
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "toy-model", "--tasks", "popee"], "unknown task 'popee'"),
+    (["--model", "no-such-model", "--tasks", "toy"], "no-such-model"),
+    (["--model", "toy-model", "--tasks", "toy", "--task-args", "mmvp.x=1"], "--task-args"),
+])
+def test_run_names_a_misspelt_name_before_building_the_default_data(monkeypatch, args, message):
+    import deem_eval.default_data as default_data
+
+    def build_world():
+        raise AssertionError("the built-in world was built for a run that cannot start")
+
+    monkeypatch.delenv("DEEM_DATA", raising=False)
+    monkeypatch.setattr(default_data, "default_data_root", build_world)
+    res = cli("run", *args)
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
 def test_models_lists_adapters():
     res = cli("models")
     assert res.exit_code == 0, res.output
