@@ -39,6 +39,18 @@ def test_common_prefix():
     assert common_prefix([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
     assert common_prefix([[5], [6]]) == 0
     assert common_prefix([[1, 2], [1, 2]]) == 2
+    assert common_prefix([[], [1]]) == 0
+
+
+@pytest.mark.parametrize("at", [0, 1, 299, 300, 598, 599])
+def test_common_prefix_of_long_rows_finds_the_first_difference(at):
+    base = list(range(1000, 1600))  # 600 tokens, like an image prompt
+    other = base.copy()
+    other[at] = -1
+    # the rows differ first at ``at``, the third row is longer and agrees with the first throughout
+    assert common_prefix([base, tuple(other), [*base, 7]]) == at
+    assert common_prefix([tuple(base), base[:at + 3], other]) == at
+    assert common_prefix([base, other[:at]]) == at  # a row that ends before the difference
 
 
 @pytest.mark.parametrize("order", [list(range(6)), [5, 3, 0, 4, 2, 1]])
