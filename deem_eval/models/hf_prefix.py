@@ -155,10 +155,10 @@ class HFPrefixSharing:
 
     # ---- abilities -------------------------------------------------------------------------
     def score_options(self, requests: Sequence[Request], images: Sequence[Any],
-                      conts: Sequence[Sequence[Sequence[int]]]) -> list[list[float]]:
-        """Summed log-probability of each option's tokens (``conts``: the ids each option adds)."""
-        a = self.a
-        rendered = [a.render(r) for r in requests]
+                      conts: Sequence[Sequence[Sequence[int]]],
+                      rendered: Sequence[tuple[str, str | None]]) -> list[list[float]]:
+        """Summed log-probability of each option's tokens (``conts``: the ids each option adds;
+        ``rendered``: the adapter's ``render`` of each request, already made for ``conts``)."""
         if any(lead is not None for _, lead in rendered):
             raise NoShare
         if all(len(c) == 1 for per_req in conts for c in per_req):

@@ -396,7 +396,7 @@ class HFVLMAdapter(ModelAdapter):
         images = self._images_for(requests)
         conts = self._continuations([text if lead is None else lead for text, lead in rendered], requests)
         lengths = [[len(c) for c in per_req] for per_req in conts]
-        shared = self._shared("score_options", requests, images, conts)
+        shared = self._shared("score_options", requests, images, conts, rendered)
         if shared is not None:
             return shared
         if not self.family.suffix_eos and all(n == 1 for ns in lengths for n in ns):
