@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -56,11 +57,20 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a bad line raises naming file and line."""
+    """Yield (line number, object) for each non-blank line; a bad line raises naming file and line.
+
+    A file that is one JSON array of objects instead (pretty-printed, or converted by a tool that
+    writes arrays) is read too, each object with the line it starts on.
+    """
     require_file(path, expected)
+    first = True
     for lineno, line in _lines(path):
         if not line.strip():
             continue
+        if first and line.lstrip().startswith("["):
+            yield from _iter_json_array(path, expected)
+            return
+        first = False
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -71,6 +81,57 @@ def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterat
         if not isinstance(obj, dict):
             raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
         yield lineno, obj
+
+
+def _iter_json_array(path: Path, expected: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a file holding one JSON array, each with the line its text starts on."""
+    text = "".join(line for _, line in _lines(path))
+    decoder = json.JSONDecoder()
+    seen = [0, 1]  # an offset and its line number: offsets only grow, so lines are counted once
+
+    def line_at(pos: int) -> int:
+        at, line = seen if pos >= seen[0] else (0, 1)
+        seen[:] = [pos, line + text.count("\n", at, pos)]
+        return seen[1]
+
+    last = len(text.rstrip())  # an error at the end of the file is on its last line with text
+
+    def fail(what: str, pos: int) -> DataError:
+        return DataError(path, what, line=line_at(min(pos, last)), expected=expected)
+
+    def skip(pos: int) -> int:
+        return _BLANK.match(text, pos).end()
+
+    pos = skip(skip(0) + 1)  # after the "["
+    if text[pos:pos + 1] == "]":
+        pos += 1
+    else:
+        while True:
+            if pos >= len(text):
+                raise fail("the JSON array is not closed", pos)
+            try:
+                obj, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise fail(f"not valid JSON ({exc.msg})", exc.pos) from exc
+            except (ValueError, RecursionError) as exc:
+                raise fail(f"unreadable JSON ({type(exc).__name__}: {exc})", pos) from exc
+            if not isinstance(obj, dict):
+                raise fail(f"an array element is a JSON {type(obj).__name__}, not an object", pos)
+            yield line_at(pos), obj
+            pos = skip(end)
+            if pos >= len(text):
+                raise fail("the JSON array is not closed", pos)
+            sep = text[pos:pos + 1]
+            if sep not in (",", "]"):
+                raise fail("expected ',' or ']' after an array element", pos)
+            pos = skip(pos + 1)
+            if sep == "]":
+                break
+    if skip(pos) < len(text):
+        raise fail("text after the end of the JSON array", skip(pos))
+
+
+_BLANK = re.compile(r"[ \t\r\n]*")
 
 
 def iter_csv(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

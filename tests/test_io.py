@@ -76,6 +76,29 @@ def test_jsonl_truncated_last_line_names_the_line(tmp_path):
     assert exc.value.line == 2
 
 
+def test_a_json_array_file_is_read_with_the_line_each_object_starts_on(tmp_path):
+    text = BOM + '[\r\n  {"i": 1,\r\n   "q": "a, b]"},\r\n\r\n  {"i": 2}\r\n]\r\n'
+    p = write(tmp_path / "a.json", text)
+    assert list(iter_jsonl(p)) == [(2, {"i": 1, "q": "a, b]"}), (5, {"i": 2})]
+    assert list(iter_jsonl(write(tmp_path / "one.json", '[{"i": 1}, {"i": 2}]'))) == [(1, {"i": 1}), (1, {"i": 2})]
+    assert list(iter_jsonl(write(tmp_path / "empty.json", "\n [ ] \n"))) == []
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('[\n{"i": 1},\n{"i": 2,\n', 3, "not valid JSON"),          # truncated inside the second object
+    ('[\n{"i": 1},\n{"i": 2}\n', 3, "not closed"),               # no closing bracket
+    ('[\n{"i": 1},\n', 2, "not closed"),
+    ('[\n{"i": 1},\n7\n]', 3, "not an object"),
+    ('[\n{"i": 1}\n{"i": 2}\n]', 3, "expected ',' or ']'"),   # a missing comma
+    ('[\n{"i": 1}\n]\n{"i": 2}\n', 4, "after the end"),
+])
+def test_a_bad_json_array_names_the_line(tmp_path, text, line, message):
+    p = write(tmp_path / "a.json", text)
+    with pytest.raises(DataError, match=message) as exc:
+        list(iter_jsonl(p))
+    assert exc.value.line == line and str(p) in str(exc.value)
+
+
 @pytest.mark.parametrize("line", ["[1, 2]", '"text"', "3", "null"])
 def test_jsonl_non_object_lines_are_refused(tmp_path, line):
     p = write(tmp_path / "a.jsonl", '{"i": 1}\n' + line + "\n")
