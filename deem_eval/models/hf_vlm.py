@@ -45,6 +45,19 @@ def _flag(name: str, value: str) -> bool:
     raise UserError(f"--model-args {name}={value!r}: expected true or false")
 
 
+def _unreadable_safetensors(folder: Path) -> Path | None:
+    """The first ``*.safetensors`` file in ``folder`` whose header cannot be read, to name it."""
+    from safetensors import SafetensorError, safe_open
+
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (SafetensorError, OSError):
+            return path
+    return None
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -156,16 +169,25 @@ class HFVLMAdapter(ModelAdapter):
                     f"{transformers.__version__} (not an image-text-to-text model, or one that needs "
                     "trust_remote_code=true)"
                 )
+        import pickle
+
+        from safetensors import SafetensorError
+
         try:
             self.processor = AutoProcessor.from_pretrained(src, **kw)
             self.model = AutoModelForImageTextToText.from_pretrained(src, dtype=self.dtype, **kw)
         except ImportError as exc:
             raise UserError(f"hf-vlm: {what} needs a package that is not installed: {exc}") from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # a truncated or corrupt weights file (safetensors header, torch.load's unpickler or zip
+        # reader, a state dict of other shapes) is the checkpoint's fault, not a crash
+        except (OSError, ValueError, KeyError, TypeError, SafetensorError, pickle.UnpicklingError,
+                RuntimeError) as exc:
             hint = " (HF_HUB_OFFLINE is set: only models already in the local Hugging Face cache load)"
+            bad = _unreadable_safetensors(local) if isinstance(exc, SafetensorError) and local is not None else None
             raise UserError(
                 f"hf-vlm: cannot load model {self.pretrained!r} ({what})"
                 f"{hint if offline and local is None else ''}: {exc}"
+                f"{f' ({bad} is truncated or corrupt)' if bad else ''}"
             ) from exc
         if getattr(self.processor, "image_processor", None) is None or not hasattr(self.processor, "tokenizer"):
             raise UserError(f"hf-vlm: {what}: the checkpoint has no image processor + tokenizer (AutoProcessor "

@@ -209,3 +209,26 @@ def test_bad_model_args_and_paths_are_user_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="HF_HUB_OFFLINE is set"):
         HFVLMAdapter(pretrained="nobody-here/no-such-model-xyz")
+
+
+@pytest.mark.parametrize("damage", ["truncated safetensors", "garbage bin", "other shapes"])
+def test_a_damaged_checkpoint_is_a_user_error(tiny_llava_dir, tmp_path, damage):
+    import json
+
+    bad = tmp_path / "model"
+    shutil.copytree(tiny_llava_dir, bad)
+    weights = bad / "model.safetensors"
+    if damage == "truncated safetensors":
+        weights.write_bytes(weights.read_bytes()[:1000])  # cut inside the header
+        match = f"{weights} is truncated or corrupt"
+    elif damage == "garbage bin":
+        weights.unlink()
+        (bad / "pytorch_model.bin").write_bytes(b"PK\x03\x04 not a zip archive")
+        match = "cannot load model"
+    else:  # a config that no longer matches the saved tensors
+        cfg = json.loads((bad / "config.json").read_text())
+        cfg["text_config"]["intermediate_size"] += 8
+        (bad / "config.json").write_text(json.dumps(cfg))
+        match = "cannot load model"
+    with pytest.raises(UserError, match=match):
+        HFVLMAdapter(pretrained=str(bad))
