@@ -105,7 +105,11 @@ def load_tokenizer(directory: str | Path) -> Any:
     if not (directory / "tokenizer.json").is_file():
         raise UserError(f"{directory}: tokenizer.json not found (a checkpoint directory holds "
                         f"{WEIGHTS}, {CONFIG} and the tokenizer files)")
-    tok = PreTrainedTokenizerFast.from_pretrained(str(directory))
+    try:
+        tok = PreTrainedTokenizerFast.from_pretrained(str(directory))
+    except Exception as exc:  # noqa: BLE001 - the tokenizers library raises plain Exception for bad files
+        raise UserError(f"{directory}: the tokenizer files (tokenizer.json, tokenizer_config.json) cannot be "
+                        f"read: {type(exc).__name__}: {exc}") from exc
     tok.padding_side = "left"
     return tok
 

@@ -47,3 +47,11 @@ def test_truncated_and_mismatched_weights_are_clear_errors(make_model, tmp_path)
     assert "missing keys: visual_tokenizer.proj_llm.weight" in msg and "unexpected keys: visual_tokenizer.extra" in msg
     with pytest.raises(UserError, match="not found"):
         load_pretrained(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("content", ["[1, 2]\n", '{"version": "1.0", "model": ', ""])
+def test_a_damaged_tokenizer_file_is_a_clear_error(make_model, tmp_path, content):
+    save_pretrained(make_model(), tmp_path / "ck")
+    (tmp_path / "ck" / "tokenizer.json").write_text(content)
+    with pytest.raises(UserError, match="tokenizer files .* cannot be read"):
+        load_pretrained(tmp_path / "ck")
