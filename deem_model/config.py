@@ -348,13 +348,35 @@ def _build(tp: Any, value: Any, where: str) -> Any:
         return tp(**{k: _build(hints[k], v, f"{where}.{k}") for k, v in value.items()})
     if origin is dict:
         _, vt = typing.get_args(tp)
+        _expect(isinstance(value, dict), where, "a mapping", value)
         return {str(k): _build(vt, v, f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         (it,) = typing.get_args(tp)
+        _expect(isinstance(value, list), where, "a list", value)
         return [_build(it, v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is tuple:
+        _expect(isinstance(value, (list, tuple)), where, "a list", value)
         return tuple(value)
+    if tp is bool:
+        _expect(isinstance(value, bool), where, "true or false", value)
+    elif tp is int:
+        _expect(isinstance(value, int) and not isinstance(value, bool), where, "an integer", value)
+    elif tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        _expect(isinstance(value, (int, float)) and not isinstance(value, bool), where, "a number", value)
+    elif tp is str:
+        _expect(isinstance(value, str), where, "a string", value)
     return value
+
+
+def _expect(ok: bool, where: str, what: str, value: Any) -> None:
+    """A config value of the wrong type fails here, naming its key, not later inside the model."""
+    if not ok:
+        raise UserError(f"{where}: expected {what}, got {json.dumps(value)[:60]}")
 
 
 def config_from_dict(data: dict[str, Any]) -> AnyConfig:
@@ -377,7 +399,12 @@ def load_config(path: str | Path) -> AnyConfig:
         raise UserError(f"{path}: config file not found") from exc
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-    return config_from_dict(data)
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object at the top level")
+    try:
+        return config_from_dict(data)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from exc
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -56,3 +56,33 @@ def test_yaml_overrides_and_errors(tmp_path):
     j.write_text(json.dumps({"kind": "mystery"}))
     with pytest.raises(UserError, match="unknown kind"):
         load_config(j)
+
+
+def test_yaml_exponent_without_a_dot_is_a_number(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("base: micro\nstages:\n  '1':\n    lr: 1e-4\n")  # PyYAML reads this as a string
+    assert load_yaml_config(f).stages["1"].lr == 0.0001
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("num_image_tokens", "x", "expected an integer"),
+    ("num_image_tokens", True, "expected an integer"),
+    ("name", 3, "expected a string"),
+    ("seed", 1.5, "expected an integer"),
+])
+def test_a_value_of_the_wrong_type_names_the_file_and_key(tmp_path, key, value, expected):
+    save_config(get_preset("tiny"), tmp_path / "config.json")
+    data = json.loads((tmp_path / "config.json").read_text())
+    data[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(UserError, match=f"config.json: config.{key}: {expected}"):
+        load_config(tmp_path / "config.json")
+
+
+def test_a_list_given_as_text_is_refused(tmp_path):
+    save_config(get_preset("tiny"), tmp_path / "config.json")
+    data = json.loads((tmp_path / "config.json").read_text())
+    data["encoder"]["feature_stages"] = "123"
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(UserError, match="config.encoder.feature_stages: expected a list"):
+        load_config(tmp_path / "config.json")
