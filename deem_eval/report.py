@@ -16,7 +16,7 @@ def console(**kwargs: Any):
 
     out = Console(**kwargs)
     if not out.is_terminal and "COLUMNS" not in os.environ:
-        out = Console(width=PIPE_WIDTH, **kwargs)
+        out.width = PIPE_WIDTH
     return out
 
 

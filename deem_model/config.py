@@ -376,7 +376,7 @@ def _build(tp: Any, value: Any, where: str) -> Any:
 def _expect(ok: bool, where: str, what: str, value: Any) -> None:
     """A config value of the wrong type fails here, naming its key, not later inside the model."""
     if not ok:
-        raise UserError(f"{where}: expected {what}, got {json.dumps(value)[:60]}")
+        raise UserError(f"{where}: expected {what}, got {json.dumps(value, default=str)[:60]}")
 
 
 def config_from_dict(data: dict[str, Any]) -> AnyConfig:
