@@ -30,6 +30,7 @@ from .hf_inputs import build_inputs, position_ids
 from .prefix import Row, SharedPrefixLM
 
 PREFIX_FAMILIES = frozenset(f.model_type for f in FAMILIES.values() if f.shares_prefix)
+_CHECKS = 8  # images per head text whose composed inputs are checked against the processor's
 _SEQ_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
 # Generation settings that change greedy decoding; with any of them set, generation is not shared.
 _GREEDY_CHANGERS = {"repetition_penalty": 1.0, "no_repetition_ngram_size": 0, "no_repeat_ngram_size": 0,
@@ -66,13 +67,15 @@ class HFPrefixSharing:
         self._keep_arg = self.engine._keep_arg
         self._heads: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._composing = True  # off for good once a composed row differs from the processor's own
+        self._checked: dict[str, int] = {}  # head text -> images on which composition was checked
 
     # ---- inputs ----------------------------------------------------------------------------
     def _inputs(self, req: Request, text: str, image: Any) -> dict[str, Any]:
         """The processor's inputs for one row. The image part is processed once per image: a row's
         inputs are its image head (text up to the image token, processed with the image) followed
-        by the tokens of the text after it. The first row of every head is checked against the
-        processor's own output for the whole text; one difference turns composition off."""
+        by the tokens of the text after it. The first row of a head is checked against the
+        processor's own output for the whole text, on the first few images of each head text (the
+        tokens after the image do not depend on it); one difference turns composition off."""
         a = self.a
         full = lambda: build_inputs(a.model, a.processor, a.family, [InputRow(text, image)], a.device, a.dtype)  # noqa: E731
         mark = getattr(a.processor, "image_token", None)
@@ -86,13 +89,18 @@ class HFPrefixSharing:
             self._heads.move_to_end(key)
             return self._compose(head, text[cut:])
         head = build_inputs(a.model, a.processor, a.family, [InputRow(text[:cut], image)], a.device, a.dtype)
-        whole = full()
-        if not _same_inputs(self._compose(head, text[cut:]), whole):
-            self._composing = False
-            return whole
         self._heads[key] = head
         while len(self._heads) > 64:
             self._heads.popitem(last=False)
+        checks = self._checked.get(text[:cut], 0)
+        if checks >= _CHECKS:
+            return self._compose(head, text[cut:])
+        whole = full()
+        if not _same_inputs(self._compose(head, text[cut:]), whole):
+            self._composing = False
+            self._heads.clear()
+            return whole
+        self._checked[text[:cut]] = checks + 1
         return whole
 
     def _compose(self, head: dict[str, Any], tail: str) -> dict[str, Any]:

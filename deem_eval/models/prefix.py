@@ -59,6 +59,26 @@ class Row:
 class _Prefix:
     ids: tuple[int, ...]
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer (heads, P, d), unpadded
+    _room: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # buffers whose first P rows ``kv`` views
+
+    def room(self, extra: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer (heads, >= P + extra, d) buffers starting with this prefix.
+
+        A lone batch row continuing the whole prefix writes its suffix's keys after it in place:
+        otherwise every question copies the whole prefix into a fresh cache (twice: the cache is
+        built by concatenation, then the suffix is concatenated), about a tenth of a 16-token
+        question's forward. Rows past P are scratch, so only a row using all P tokens may write.
+        """
+        n = len(self.ids)
+        if self._room is None or self._room[0][0].shape[1] < n + extra:
+            size = n + -(-extra // 64) * 64
+            room = []
+            for k, v in self.kv:
+                big_k, big_v = k.new_empty((k.shape[0], size, k.shape[2])), v.new_empty((v.shape[0], size, v.shape[2]))
+                big_k[:, :n], big_v[:, :n] = k, v
+                room.append((big_k, big_v))
+            self._room, self.kv = room, [(k[:, :n], v[:, :n]) for k, v in room]
+        return self._room
 
 
 def common_prefix(rows: Sequence[Sequence[int]]) -> int:
@@ -265,8 +285,6 @@ class SharedPrefixLM:
         row only. ``spare`` > 0 keeps room in the cache for that many more tokens, so that decoding
         writes each step's keys in place instead of copying the whole cache per step.
         """
-        from transformers import DynamicCache
-
         groups: dict[tuple[int, int], list[int]] = {}
         for i, (entry, p) in enumerate(plan):  # a row without a prefix is a batch row of its own
             groups.setdefault((id(entry), p) if p else (-1, i), []).append(i)
@@ -275,23 +293,7 @@ class SharedPrefixLM:
         plen = max((plan[c[0]][1] for c in chunks), default=0)
         qlen = max(sum(lengths[i] for i in c) for c in chunks)
         width = max(len(c) for c in chunks)
-        cache = None
-        if spare:
-            cache = DynamicCache()
-            cache.layer_class_to_replicate = functools.partial(_reserved_layer(), qlen + spare * width)
-        if plen:
-            ref = next(e for e, p in plan if p).kv
-            data = []
-            for layer in range(len(ref)):
-                parts = [(plan[c[0]][0].kv[layer] if plan[c[0]][1] else (ref[layer][0][:, :0], ref[layer][1][:, :0]),
-                          plan[c[0]][1]) for c in chunks]
-                data.append((_stack_left([k[:, :p] for (k, _), p in parts], plen, 1),
-                             _stack_left([v[:, :p] for (_, v), p in parts], plen, 1)))
-            if cache is None:
-                cache = DynamicCache(ddp_cache_data=data)
-            else:
-                for layer, (k, v) in enumerate(data):
-                    cache.update(k, v, layer)
+        cache = self._cache(plan, chunks, plen, qlen + spare * width, reserve=spare > 0)
         owner = torch.full((len(chunks), plen + qlen), _NOBODY, dtype=torch.long)
         embs, poss, where = [], [], [(0, 0, 0)] * len(rows)
         for g, chunk in enumerate(chunks):
@@ -312,6 +314,43 @@ class SharedPrefixLM:
         self.counter.n_prefill_tokens += sum(lengths)
         return _Pack(cache, emb, _additive(allowed, emb.dtype, self.device), pos, owner, where, plen, width,
                      [list(c) for c in chunks])
+
+    @staticmethod
+    def _cache(plan: Sequence[tuple[_Prefix | None, int]], chunks: Sequence[list[int]], plen: int, after: int,
+               reserve: bool) -> Any:
+        """The key/value cache the suffixes run against: each batch row's prefix, left-padded to
+        ``plen``, and then ``after`` more positions (``reserve``: kept free to write into, for decoding).
+
+        One batch row continuing the whole of a stored prefix (batch 1, or one image's questions)
+        writes into the stored prefix's own spare room (``_Prefix.room``): no copy of the prefix.
+        """
+        from transformers import DynamicCache
+
+        lone = plan[chunks[0][0]][0] if len(chunks) == 1 and plen else None
+        if lone is not None and plen == len(lone.ids):
+            cache = DynamicCache()
+            cache.layers = [_reserved_layer().over(k[None], v[None], plen)
+                            for k, v in lone.room(after)]
+            cache.layer_class_to_replicate = None
+            return cache
+        cache = None
+        if reserve:
+            cache = DynamicCache()
+            cache.layer_class_to_replicate = functools.partial(_reserved_layer(), after)
+        if not plen:
+            return cache
+        ref = next(e for e, p in plan if p).kv
+        data = []
+        for layer in range(len(ref)):
+            parts = [(plan[c[0]][0].kv[layer] if plan[c[0]][1] else (ref[layer][0][:, :0], ref[layer][1][:, :0]),
+                      plan[c[0]][1]) for c in chunks]
+            data.append((_stack_left([k[:, :p] for (k, _), p in parts], plen, 1),
+                         _stack_left([v[:, :p] for (_, v), p in parts], plen, 1)))
+        if cache is None:
+            return DynamicCache(ddp_cache_data=data)
+        for layer, (k, v) in enumerate(data):
+            cache.update(k, v, layer)
+        return cache
 
     @torch.inference_mode()
     def logits(self, rows: Sequence[Row]) -> list[torch.Tensor]:
@@ -458,6 +497,16 @@ def _reserved_layer() -> type:
         def __init__(self, spare: int):
             super().__init__()
             self.spare = spare
+
+        @classmethod
+        def over(cls, keys: torch.Tensor, values: torch.Tensor, n: int) -> ReservedLayer:
+            """A layer whose first ``n`` positions are ``keys``/``values``' and whose later
+            positions are written in place (a new buffer only once they are full)."""
+            layer = cls(0)
+            layer._keys, layer._values = keys, values
+            layer.keys, layer.values = keys[..., :n, :], values[..., :n, :]
+            layer.device, layer.dtype, layer.is_initialized = keys.device, keys.dtype, True
+            return layer
 
         def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
             n, add = self.get_seq_length(), key_states.shape[-2]

@@ -113,3 +113,28 @@ def test_a_composed_row_that_differs_turns_composition_off(pair, monkeypatch):
     off.begin_task()
     want = off.score_options(_requests(off, ["yes", "no"]))
     assert np.abs(np.array(got) - np.array(want)).max() < 1e-4
+
+
+@pytest.mark.parametrize("family", SHARING)
+def test_composition_checked_on_the_first_images_of_each_head_text_only(pair, family, monkeypatch):
+    """Past the first checks of a head text, a new image's head is processed once (not twice, head
+    and whole prompt) and the answers stay those of the unshared path, on images of other sizes."""
+    from deem_eval.models import hf_prefix
+
+    on, off = pair(family)
+    on.begin_task()
+    share = on.sharing()
+    monkeypatch.setattr(hf_prefix, "_CHECKS", 1)
+    monkeypatch.setattr(share, "_composing", True)
+    monkeypatch.setattr(share, "_heads", type(share._heads)())
+    monkeypatch.setattr(share, "_checked", {})
+    calls = []
+    real = hf_prefix.build_inputs
+    monkeypatch.setattr(hf_prefix, "build_inputs", lambda *a, **k: calls.append(a[3][0].text) or real(*a, **k))
+    got = on.score_options(_requests(on, ["yes", "no"]))
+    off.begin_task()
+    want = off.score_options(_requests(off, ["yes", "no"]))
+    assert np.abs(np.array(got) - np.array(want)).max() < 1e-4
+    # four image heads (image 0 under two templates, images 1 and 2), whole prompts checked for
+    # the first image of each of the two head texts only
+    assert share._composing and len(calls) == 4 + 2 and len(share._checked) == 2

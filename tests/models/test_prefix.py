@@ -137,3 +137,31 @@ def test_rows_on_one_prefix_share_one_batch_row(lm):
     seen = pack.mask[0, 0] == 0  # (suffix tokens, prefix + suffix keys)
     assert seen[:, :4].all()  # every suffix token sees the prefix
     assert seen[3, 4:].tolist() == [False, False, False, True, False, False, False, False, False]  # row 1's first token
+
+
+def test_questions_one_at_a_time_write_after_the_stored_prefix_and_leave_it_intact(lm):
+    """Batch 1: each question writes its keys into the stored prefix's spare room (no copy of the
+    prefix per question), and never over the prefix itself, which later, shorter matches still read."""
+    eng = SharedPrefixLM(lm)
+    prefix = [1, 2, 3, 4, 5, 6]
+    questions = [[*prefix, 7, 8], [*prefix, 9], [*prefix, 10, 11, 12, 13]]
+    got = [eng.logits([_row(lm, "A", q)])[0] for q in questions[:1]]
+    (entry,) = eng._store.values()
+    snapshot = [(k.clone(), v.clone()) for k, v in entry.kv]
+    got += [eng.logits([_row(lm, "A", q)])[0] for q in questions[1:]]
+    toks = eng.greedy([_row(lm, "A", [*prefix, 7])], max_new_tokens=5, stop_ids=[0], embed_tokens=lm.get_input_embeddings())
+    assert len(eng._store) == 1 and entry._room is not None
+    buffer = entry._room[0][0].data_ptr()
+    assert entry.kv[0][0].data_ptr() == buffer  # the stored prefix is the front of its buffer
+    for (k, v), (k0, v0) in zip(entry.kv, snapshot, strict=True):
+        assert torch.equal(k, k0) and torch.equal(v, v0)
+    for q, lg in zip(questions, got, strict=True):
+        assert (lg[-1] - _full_logits(lm, q)[-1]).abs().max() < 1e-4
+    ref = lm.generate(torch.tensor([[*prefix, 7]]), max_new_tokens=5, do_sample=False, eos_token_id=0,
+                      pad_token_id=0)[0, 7:].tolist()
+    assert toks == [ref[:ref.index(0)] if 0 in ref else ref] and toks[0]
+    # a row sharing only part of the stored prefix reads the intact front of it (and copies it)
+    short = [1, 2, 3, 30, 31]
+    (lg,) = eng.logits([_row(lm, "A", short)])
+    assert (lg[-1] - _full_logits(lm, short)[-1]).abs().max() < 1e-4
+    assert entry._room[0][0].data_ptr() == buffer
