@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -117,6 +118,24 @@ def mode_for(task: Task, model: ModelAdapter, scoring: str) -> str:
             return "options"
         raise UserError(f"task {task.name} needs text generation, which model {model.name!r} lacks")
     return "generate"
+
+
+def _chosen(req: Request, scores: Any) -> tuple[str | SampleError, dict[str, float] | None]:
+    """The best-scoring option and every option's score, or a SampleError for a refused request.
+
+    A NaN score (a model's overflow, say) would make the choice arbitrary: it is this sample's
+    error instead. Equal scores go to the first option listed."""
+    if isinstance(scores, SampleError):
+        return scores, None
+    values = [float(x) for x in scores]
+    if len(values) != len(req.options):
+        return SampleError(f"sample {req.sample_id}: the model scored {len(values)} options, "
+                           f"the sample has {len(req.options)}"), None
+    bad = [o for o, x in zip(req.options, values, strict=True) if math.isnan(x)]
+    if bad:
+        return SampleError(f"sample {req.sample_id}: the model's score for option {bad[0]!r} is NaN"), None
+    best = max(range(len(values)), key=values.__getitem__)
+    return req.options[best], dict(zip(req.options, (round(x, OPTION_SCORE_DECIMALS) for x in values), strict=True))
 
 
 def _batches(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -289,12 +308,7 @@ class TaskRunner:
         """(prediction, each option's score or None) per request; a SampleError for a refused one."""
         if self.mode == "options":
             scores = self.timer.call(self.model.score_options, reqs)
-            return [
-                (sc, None) if isinstance(sc, SampleError) else
-                (r.options[max(range(len(sc)), key=sc.__getitem__)],
-                 dict(zip(r.options, (round(float(x), OPTION_SCORE_DECIMALS) for x in sc), strict=True)))
-                for r, sc in zip(reqs, scores, strict=True)
-            ]
+            return [_chosen(r, sc) for r, sc in zip(reqs, scores, strict=True)]
         if self.mode == "generate":
             return [(p, None) for p in self.timer.call(self.model.generate, reqs)]
         images = self.timer.call(self.model.generate_images, [s.question for s in samples], self.s.seed)

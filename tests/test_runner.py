@@ -163,3 +163,24 @@ def test_a_replaced_image_is_answered_anew(tmp_path):
     was = {r["id"]: r["prediction"] for r in first.results["toy_yesno"].records}
     now = {r["id"]: r["prediction"] for r in second.results["toy_yesno"].records}
     assert [i for i in was if was[i] != now[i]] == ["1", "2", "3"]
+
+
+def test_a_nan_option_score_is_that_samples_error_and_ties_go_to_the_first_option(tmp_path, monkeypatch):
+    """NaN compares false with everything, so max() would pick an option at random: an error instead."""
+    root = toy.write_toy_data(tmp_path / "data")
+    real = toy.ToyModel.score_options
+
+    def scores(self, requests):
+        out = real(self, requests)
+        return [[float("nan"), 0.0] if r.sample_id == "2" else [-0.5, -0.5] if r.sample_id == "4" else s
+                for r, s in zip(requests, out, strict=True)]
+
+    monkeypatch.setattr(toy.ToyModel, "score_options", scores)
+    out = _run(root, tmp_path / "runs", scoring="logits")
+    records = {r["id"]: r for r in out.results["toy_yesno"].records}
+    assert out.doc["tasks"]["toy_yesno"]["n_errors"] == 1
+    assert records["2"]["prediction"] is None and "option 'yes'" in records["2"]["error"]
+    assert "NaN" in records["2"]["error"]
+    assert records["4"]["prediction"] == "yes" and records["4"]["error"] is None  # the first listed
+    again = _run(root, tmp_path / "runs", scoring="logits")  # the error was not cached
+    assert again.doc["tasks"]["toy_yesno"]["n_cached"] == 17
