@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,10 +365,11 @@ def _build(tp: Any, value: Any, where: str) -> Any:
     elif tp is float:
         if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
             try:
-                return float(value)
+                value = float(value)
             except ValueError:
                 pass
-        _expect(isinstance(value, (int, float)) and not isinstance(value, bool), where, "a number", value)
+        _expect(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+                where, "a finite number", value)
     elif tp is str:
         _expect(isinstance(value, str), where, "a string", value)
     return value
@@ -437,5 +439,5 @@ def load_yaml_config(path: str | Path) -> AnyConfig:
         data = _deep_merge(config_to_dict(get_preset(str(base))), data)
     try:
         return config_from_dict(data)
-    except TypeError as exc:
+    except (TypeError, UserError) as exc:
         raise UserError(f"{path}: {exc}") from exc

@@ -64,6 +64,14 @@ def test_yaml_exponent_without_a_dot_is_a_number(tmp_path):
     assert load_yaml_config(f).stages["1"].lr == 0.0001
 
 
+@pytest.mark.parametrize("text", ["nan", ".nan", "inf", "-.inf", "'1e400'", "ten"])
+def test_a_learning_rate_that_is_not_a_finite_number_is_refused(tmp_path, text):
+    f = tmp_path / "c.yaml"
+    f.write_text(f"base: micro\nstages:\n  '1':\n    lr: {text}\n")
+    with pytest.raises(UserError, match=r"c.yaml.*stages\.1\.lr: expected a finite number"):
+        load_yaml_config(f)
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("num_image_tokens", "x", "expected an integer"),
     ("num_image_tokens", True, "expected an integer"),
