@@ -9,6 +9,7 @@ optimiser settings); ``tiny`` uses the same classes at toy size for the built-in
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -364,10 +365,8 @@ def _build(tp: Any, value: Any, where: str) -> Any:
         _expect(isinstance(value, int) and not isinstance(value, bool), where, "an integer", value)
     elif tp is float:
         if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
+            with contextlib.suppress(ValueError):
                 value = float(value)
-            except ValueError:
-                pass
         _expect(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
                 where, "a finite number", value)
     elif tp is str:
