@@ -10,6 +10,9 @@ tokens) it times the language model alone, at batch 1:
 - ``S``: the 16-token question against the 592 cached positions, paid per question with sharing;
 - ``D``: one decoding step (one token against the cache), paid per generated token either way.
 
+``S`` and ``D`` are timed the way the sharing engine runs them (``deem_eval.models.prefix``): the
+cached keys and values sit in a buffer with room after them and the new ones are written in place.
+
 With six questions per image, the bound on the task loop's speed-up is ``6 F / (P + 6 S)`` for
 logits scoring and ``6 (F + 15 D) / (P + 6 S + 90 D)`` for generation that writes 16 tokens per
 question (the first comes with the prompt's forward). The vision tower, the processor and the
@@ -46,6 +49,7 @@ def costs(width: int, layers: int, repeats: int) -> dict[str, float]:
     import torch
     from transformers import DynamicCache
 
+    from deem_eval.models.prefix import _cache_tensors, _Prefix, _reserved_layer
     from tests.models.tiny_llava import build_model, vocabulary
 
     vocab = vocabulary()
@@ -60,11 +64,16 @@ def costs(width: int, layers: int, repeats: int) -> dict[str, float]:
         return lm(inputs_embeds=x, position_ids=pos, cache=cache, use_cache=True).cache
 
     def against_prefix(n: int) -> float:
-        prefix = forward(prompt[:, :PREFIX])
+        # as the engine runs it: the prefix's keys and values in a buffer with room after them, the
+        # question's written in place (no copy of the prefix per question)
+        stored = _Prefix(tuple(range(PREFIX)), [(k[0], v[0]) for k, v in _cache_tensors(forward(prompt[:, :PREFIX]))])
+        room = stored.room(n)
 
         def run() -> None:
-            forward(prompt[:, PREFIX:PREFIX + n], prefix, PREFIX)
-            prefix.crop(-n)  # back to the prefix alone for the next repeat
+            cache = DynamicCache()
+            cache.layers = [_reserved_layer().over(k[None], v[None], PREFIX) for k, v in room]
+            cache.layer_class_to_replicate = None
+            forward(prompt[:, PREFIX:PREFIX + n], cache, PREFIX)
 
         return _best_s(run, repeats)
 
