@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,7 +20,9 @@ class Prediction(NamedTuple):
     option_scores: dict[str, float] | None = None  # a logits run's per-option scores, when the file has them
 
 
-PREDICTION_LINE = '{"id": string or integer, "prediction": string, number or null}'
+PREDICTION_LINE = ('{"id": string or integer, "prediction": string, number or null}, or a LLaVA answers line '
+                   '{"question_id": ..., "text": ..., "answer_id": ...}')
+_LLAVA_KEYS = ("answer_id", "model_id")  # what tells a LLaVA answers line from a question line (both have text)
 
 
 def read_predictions(path: Path) -> dict[str, Prediction]:
@@ -27,15 +30,22 @@ def read_predictions(path: Path) -> dict[str, Prediction]:
 
     A run's samples file is accepted as is: its ``error`` field, when set, keeps that sample an
     error here too, so re-scoring gives the run's metrics. A null prediction is an empty answer.
+    So is the answers file of LLaVA's evaluation scripts (``question_id`` and ``text``, told from a
+    question file, which has those keys too, by its ``answer_id``/``model_id``).
     """
     if not path.is_file():
         raise UserError(f"predictions file {path} not found")
     preds: dict[str, Prediction] = {}
     for lineno, obj in iter_jsonl(path, expected=PREDICTION_LINE):
-        sid = str(field(obj, "id", path, lineno, (str, int)))
+        llava = "id" not in obj and "prediction" not in obj and any(k in obj for k in _LLAVA_KEYS)
+        id_key, pred_key = ("question_id", "text") if llava else ("id", "prediction")
+        if not llava and "id" not in obj and "question_id" in obj:
+            raise DataError(path, "missing key 'id'", line=lineno, expected=PREDICTION_LINE + " (a line with "
+                            "question_id but no answer_id or model_id looks like a question, not an answer)")
+        sid = str(field(obj, id_key, path, lineno, (str, int)))
         if sid in preds:
             raise DataError(path, f"duplicate id {sid!r}", line=lineno)
-        pred = field(obj, "prediction", path, lineno, (str, int, float, type(None)))
+        pred = field(obj, pred_key, path, lineno, (str, int, float, type(None)))
         error = obj.get("error")
         if error is not None and not isinstance(error, str):
             raise DataError(path, f"'error' is {type(error).__name__}", line=lineno, expected="a string or null")
@@ -49,9 +59,9 @@ def _option_scores(obj: dict, path: Path, lineno: int) -> dict[str, float] | Non
     if scores is None:
         return None
     if not isinstance(scores, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values()
+        isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in scores.values()
     ):
-        raise DataError(path, "'option_scores' is not an object of numbers", line=lineno,
+        raise DataError(path, "'option_scores' is not an object of numbers (NaN is none)", line=lineno,
                         expected='{"option text": score, ...}')
     return {str(k): float(v) for k, v in scores.items()}
 

@@ -220,6 +220,18 @@ def test_prediction_ids_as_ints_or_strings_match_the_same_samples(tmp_path):
     assert result.n_errors == 0 and result.metrics["accuracy"] == 100.0
 
 
+def test_a_llava_answers_file_is_scored_by_question_id_and_text(tmp_path):
+    """LLaVA's model_vqa_loader writes question_id, prompt, text, answer_id, model_id, metadata."""
+    root = pope_three(tmp_path)
+    lines = [{"question_id": i, "prompt": "Is there a dog?", "text": t, "answer_id": f"a{i}", "model_id": "llava",
+              "metadata": {}} for i, t in ((1, "Yes, there is."), (2, "No"), (3, "There is no dog."))]
+    preds = pope_pred_lines(tmp_path, [json.dumps(x) for x in lines])
+    result, missing, unknown = score_file("pope_random", preds, root)
+    assert (missing, unknown) == ([], [])
+    assert [(r["id"], r["parsed"]) for r in result.records] == [("1", "yes"), ("2", "no"), ("3", "no")]
+    assert result.metrics["accuracy"] == 66.6667  # 2 of 3: sample 3 is labelled yes (metrics kept to 4 places)
+
+
 def test_number_predictions_are_read_as_their_text(tmp_path):
     root = copy_fixture("vqav2", tmp_path)
     qs = json.loads((root / "vqav2" / "questions.json").read_text())["questions"]
@@ -241,6 +253,11 @@ def test_number_predictions_are_read_as_their_text(tmp_path):
         ('{"id": "1", "prediction": "no"}', "duplicate id '1'"),
         ('{"id": 2, "prediction": "no"', "not valid JSON"),
         ('["2", "no"]', "not an object"),
+        ('{"id": 2, "prediction": "no", "option_scores": {"yes": NaN, "no": 0}}', "NaN is none"),
+        ('{"id": 2, "prediction": "no", "option_scores": {"yes": "-1"}}', "not an object of numbers"),
+        # POPE's own question line passed as an answer: question_id and text, but no answer_id
+        ('{"question_id": 2, "image": "b.jpg", "text": "Is there a dog?", "label": "no"}', "looks like a question"),
+        ('{"question_id": 2, "answer_id": "x7", "model_id": "m"}', "missing key 'text'"),
     ],
 )
 def test_bad_prediction_line_exits_2_naming_it(tmp_path, line, message):
