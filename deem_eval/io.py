@@ -70,17 +70,30 @@ def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterat
         if first and line.lstrip().startswith("["):
             yield from _iter_json_array(path, expected)
             return
-        first = False
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
+            if first and line.lstrip().startswith("{") and _one_object(path):
+                raise DataError(path, "one JSON object over several lines, not one object per line",
+                                line=lineno, expected=expected) from exc
             raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
         except (ValueError, RecursionError) as exc:
             raise DataError(path, f"unreadable JSON ({type(exc).__name__}: {exc})", line=lineno,
                             expected=expected) from exc
+        first = False
         if not isinstance(obj, dict):
             raise DataError(path, f"a JSON {type(obj).__name__}, not an object", line=lineno, expected=expected)
         yield lineno, obj
+
+
+def _one_object(path: Path) -> bool:
+    """Whether the whole file is one (pretty-printed) JSON object: a results.json given for a
+    samples file, say, which deserves a better message than "line 1: not valid JSON"."""
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            return isinstance(json.load(fh), dict)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return False
 
 
 def _iter_json_array(path: Path, expected: str) -> Iterator[tuple[int, dict[str, Any]]]:

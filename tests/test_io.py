@@ -76,6 +76,18 @@ def test_jsonl_truncated_last_line_names_the_line(tmp_path):
     assert exc.value.line == 2
 
 
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ('\n{\n  "i": 1,\n  "q": "a"\n}\n', "one JSON object over several lines", 2),  # json.dump(..., indent=2)
+    ('{\n  "i": 1,\n', "not valid JSON", 1),  # a broken one stays a plain JSON error
+    ('{"i": 1}\n{\n  "i": 2\n}\n', "not valid JSON", 2),  # only the first line can start such a file
+])
+def test_jsonl_pretty_printed_object_is_told_apart(tmp_path, text, message, line):
+    p = write(tmp_path / "a.jsonl", text)
+    with pytest.raises(DataError, match=message) as exc:
+        list(iter_jsonl(p))
+    assert exc.value.line == line
+
+
 def test_a_json_array_file_is_read_with_the_line_each_object_starts_on(tmp_path):
     text = BOM + '[\r\n  {"i": 1,\r\n   "q": "a, b]"},\r\n\r\n  {"i": 2}\r\n]\r\n'
     p = write(tmp_path / "a.json", text)

@@ -270,6 +270,16 @@ def test_bad_prediction_line_exits_2_naming_it(tmp_path, line, message):
     assert_clean_exit_2(res, "preds.jsonl, line 2")
 
 
+def test_a_results_json_or_a_folder_given_as_predictions_exits_2_saying_so(tmp_path):
+    root = pope_three(tmp_path)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"model": "deem", "tasks": {"pope_random": {"n": 3}}}, indent=2))
+    res = cli("score", "--task", "pope_random", "--predictions", str(results), "--data-root", str(root))
+    assert_clean_exit_2(res, "results.json: a run's results.json, not its predictions", "samples_<task>.jsonl")
+    res = cli("score", "--task", "pope_random", "--predictions", str(tmp_path), "--data-root", str(root))
+    assert_clean_exit_2(res, "is a folder")
+
+
 def test_prediction_file_with_bad_bytes_exits_2(tmp_path):
     root = pope_three(tmp_path)
     preds = tmp_path / "preds.jsonl"
