@@ -49,7 +49,7 @@ def costs(width: int, layers: int, repeats: int) -> dict[str, float]:
     import torch
     from transformers import DynamicCache
 
-    from deem_eval.models.prefix import _cache_tensors, _Prefix, _reserved_layer
+    from deem_eval.models.prefix import _cache_tensors, _Prefix
     from tests.models.tiny_llava import build_model, vocabulary
 
     vocab = vocabulary()
@@ -67,13 +67,9 @@ def costs(width: int, layers: int, repeats: int) -> dict[str, float]:
         # as the engine runs it: the prefix's keys and values in a buffer with room after them, the
         # question's written in place (no copy of the prefix per question)
         stored = _Prefix(tuple(range(PREFIX)), [(k[0], v[0]) for k, v in _cache_tensors(forward(prompt[:, :PREFIX]))])
-        room = stored.room(n)
 
         def run() -> None:
-            cache = DynamicCache()
-            cache.layers = [_reserved_layer().over(k[None], v[None], PREFIX) for k, v in room]
-            cache.layer_class_to_replicate = None
-            forward(prompt[:, PREFIX:PREFIX + n], cache, PREFIX)
+            forward(prompt[:, PREFIX:PREFIX + n], stored.cache(n), PREFIX)
 
         return _best_s(run, repeats)
 

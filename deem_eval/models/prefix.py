@@ -80,6 +80,16 @@ class _Prefix:
             self._room, self.kv = room, [(k[:, :n], v[:, :n]) for k, v in room]
         return self._room
 
+    def cache(self, extra: int) -> Any:
+        """A ``DynamicCache`` of this prefix (batch 1) whose next ``extra`` positions are written
+        into ``room`` in place."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        cache.layers = [_reserved_layer().over(k[None], v[None], len(self.ids)) for k, v in self.room(extra)]
+        cache.layer_class_to_replicate = None
+        return cache
+
 
 def common_prefix(rows: Sequence[Sequence[int]]) -> int:
     """Length of the longest token prefix shared by every row.
@@ -328,11 +338,7 @@ class SharedPrefixLM:
 
         lone = plan[chunks[0][0]][0] if len(chunks) == 1 and plen else None
         if lone is not None and plen == len(lone.ids):
-            cache = DynamicCache()
-            cache.layers = [_reserved_layer().over(k[None], v[None], plen)
-                            for k, v in lone.room(after)]
-            cache.layer_class_to_replicate = None
-            return cache
+            return lone.cache(after)
         cache = None
         if reserve:
             cache = DynamicCache()
