@@ -17,6 +17,7 @@ class DataError(UserError):
     def __init__(self, path: str | Path, message: str, line: int | None = None, expected: str | None = None):
         self.path = Path(path)
         self.line = line
+        self.message = message
         self.expected = expected
         where = f"{path}" + (f", line {line}" if line is not None else "")
         text = f"{where}: {message}"

@@ -56,6 +56,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise DataError(path, "not UTF-8 text", line=lineno) from exc
 
 
+ONE_OBJECT = "one JSON object over several lines, not one object per line"
+
+
 def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; a bad line raises naming file and line.
 
@@ -74,8 +77,7 @@ def iter_jsonl(path: Path, expected: str = "one JSON object per line") -> Iterat
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             if first and line.lstrip().startswith("{") and _one_object(path):
-                raise DataError(path, "one JSON object over several lines, not one object per line",
-                                line=lineno, expected=expected) from exc
+                raise DataError(path, ONE_OBJECT, line=lineno, expected=expected) from exc
             raise DataError(path, f"not valid JSON ({exc.msg})", line=lineno, expected=expected) from exc
         except (ValueError, RecursionError) as exc:
             raise DataError(path, f"unreadable JSON ({type(exc).__name__}: {exc})", line=lineno,

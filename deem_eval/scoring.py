@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import DataError, UserError
 from .evaluation import Outcome, TaskResult, finalize
-from .io import field, iter_jsonl, read_json
+from .io import ONE_OBJECT, field, iter_jsonl, read_json
 from .judge import check_judge
 from .registry import TASKS
 from .task import build_config
@@ -38,16 +37,18 @@ def read_predictions(path: Path) -> dict[str, Prediction]:
         raise UserError(f"predictions file {path} not found")
     if path.is_dir():
         raise UserError(f"predictions file {path} is a folder (pass one samples_<task>.jsonl)")
-    preds: dict[str, Prediction] = {}
-    lines = iter_jsonl(path, expected=PREDICTION_LINE)
     try:
-        first = next(lines, None)
+        return _read_predictions(path)
     except DataError as exc:
-        if "one JSON object over several lines" in str(exc) and "tasks" in read_json(path):
-            raise DataError(path, "a run's results.json, not its predictions", line=None,
+        if exc.message == ONE_OBJECT and "tasks" in read_json(path):
+            raise DataError(path, "a run's results.json, not its predictions",
                             expected="the run's samples_<task>.jsonl beside it") from exc
         raise
-    for lineno, obj in itertools.chain([first] if first else [], lines):
+
+
+def _read_predictions(path: Path) -> dict[str, Prediction]:
+    preds: dict[str, Prediction] = {}
+    for lineno, obj in iter_jsonl(path, expected=PREDICTION_LINE):
         llava = "id" not in obj and "prediction" not in obj and any(k in obj for k in _LLAVA_KEYS)
         id_key, pred_key = ("question_id", "text") if llava else ("id", "prediction")
         if not llava and "id" not in obj and "question_id" in obj:
