@@ -15,19 +15,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 import tests.plugins.toy  # noqa: F401  (registers toy-model)
-from deem_eval.cli import app
 from deem_eval.errors import DataError, SampleError
 from deem_eval.registry import TASKS
 from deem_eval.safe_pickle import loads_plain
 from deem_eval.samples import ImageRef
 from deem_eval.scoring import score_file
 
-from .util import FIXTURES, copy_fixture, write_predictions
-
-runner = CliRunner()
+from .util import FIXTURES, assert_clean_exit_2, cli, copy_fixture, pope_root, q, write_predictions
 
 
 def samples(name: str, root: Path, **config) -> list:
@@ -35,36 +31,10 @@ def samples(name: str, root: Path, **config) -> list:
     return list(cls(root, cls.Config(**config)).samples())
 
 
-def cli(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def assert_clean_exit_2(res, *fragments: str) -> None:
-    """Exit 2, one 'error:' message containing every fragment, and no traceback."""
-    out = res.output
-    assert res.exit_code == 2, out
-    assert "Traceback" not in out and out.count("error:") == 1, out
-    flat = " ".join(out.split())
-    for f in fragments:
-        assert f in flat, (f, out)
-
-
 def png(path: Path, colour=(200, 30, 30)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (8, 8), colour).save(path, format="PNG")
     return path
-
-
-def pope_root(tmp_path: Path, lines: list[dict | str]) -> Path:
-    root = tmp_path / "root"
-    (root / "pope" / "images").mkdir(parents=True)
-    text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
-    (root / "pope" / "coco_pope_random.json").write_text(text, encoding="utf-8")
-    return root
-
-
-def q(qid, image="a.jpg", label="yes", text="Is there a dog in the image?") -> dict:
-    return {"question_id": qid, "image": image, "text": text, "label": label}
 
 
 # ---- images: odd names and corrupt files ---------------------------------------------------------
@@ -190,114 +160,6 @@ def test_cli_run_on_a_garbled_pope_file_exits_2_naming_file_and_line(tmp_path):
     res = cli("run", "--model", "toy-model", "--tasks", "pope_random", "--data-root", str(root),
               "--output-dir", str(tmp_path / "runs"), "--no-cache", "--quiet")
     assert_clean_exit_2(res, "coco_pope_random.json, line 2", "'perhaps' is not yes/no")
-
-
-# ---- predictions files -------------------------------------------------------------------------
-def pope_pred_lines(tmp_path: Path, lines: list[str]) -> Path:
-    p = tmp_path / "preds.jsonl"
-    p.write_bytes("".join(x + "\n" for x in lines).encode())
-    return p
-
-
-def pope_three(tmp_path: Path) -> Path:
-    return pope_root(tmp_path, [q(1), q(2, label="no"), q(3)])
-
-
-def test_prediction_ids_as_ints_or_strings_match_the_same_samples(tmp_path):
-    root = pope_three(tmp_path)
-    preds = pope_pred_lines(tmp_path, [
-        "\ufeff" + json.dumps({"id": 1, "prediction": "Yes"}),
-        "",
-        json.dumps({"id": "2", "prediction": "No."}) + "\r",
-        json.dumps({"id": 3, "prediction": None, "extra": [1]}),
-    ])
-    result, missing, unknown = score_file("pope_random", preds, root)
-    assert (missing, unknown) == ([], [])
-    # null is an empty answer, which the official POPE rule reads as "yes" (no "no"/"not" in it)
-    assert [(r["id"], r["prediction"], r["parsed"]) for r in result.records] == [
-        ("1", "Yes", "yes"), ("2", "No.", "no"), ("3", "", "yes")
-    ]
-    assert result.n_errors == 0 and result.metrics["accuracy"] == 100.0
-
-
-def test_a_llava_answers_file_is_scored_by_question_id_and_text(tmp_path):
-    """LLaVA's model_vqa_loader writes question_id, prompt, text, answer_id, model_id, metadata."""
-    root = pope_three(tmp_path)
-    lines = [{"question_id": i, "prompt": "Is there a dog?", "text": t, "answer_id": f"a{i}", "model_id": "llava",
-              "metadata": {}} for i, t in ((1, "Yes, there is."), (2, "No"), (3, "There is no dog."))]
-    preds = pope_pred_lines(tmp_path, [json.dumps(x) for x in lines])
-    result, missing, unknown = score_file("pope_random", preds, root)
-    assert (missing, unknown) == ([], [])
-    assert [(r["id"], r["parsed"]) for r in result.records] == [("1", "yes"), ("2", "no"), ("3", "no")]
-    assert result.metrics["accuracy"] == 66.6667  # 2 of 3: sample 3 is labelled yes (metrics kept to 4 places)
-
-
-def test_number_predictions_are_read_as_their_text(tmp_path):
-    root = copy_fixture("vqav2", tmp_path)
-    qs = json.loads((root / "vqav2" / "questions.json").read_text())["questions"]
-    preds = pope_pred_lines(tmp_path, [json.dumps({"id": x["question_id"], "prediction": 2}) for x in qs])
-    result, _, _ = score_file("vqav2", preds, root)
-    assert {r["prediction"] for r in result.records} == {"2"}
-
-
-@pytest.mark.parametrize(
-    "line, message",
-    [
-        ('{"id": 2, "prediction": ["no"]}', "'prediction' is a list"),
-        ('{"id": 2, "prediction": {"text": "no"}}', "'prediction' is an object"),
-        ('{"id": 2, "prediction": true}', "'prediction' is a boolean"),
-        ('{"id": null, "prediction": "no"}', "'id' is null"),
-        ('{"id": true, "prediction": "no"}', "'id' is a boolean"),
-        ('{"id": 2.0, "prediction": "no"}', "'id' is a number"),
-        ('{"id": 2}', "missing key 'prediction'"),
-        ('{"id": "1", "prediction": "no"}', "duplicate id '1'"),
-        ('{"id": 2, "prediction": "no"', "not valid JSON"),
-        ('["2", "no"]', "not an object"),
-        ('{"id": 2, "prediction": "no", "option_scores": {"yes": NaN, "no": 0}}', "NaN is none"),
-        ('{"id": 2, "prediction": "no", "option_scores": {"yes": "-1"}}', "not an object of numbers"),
-        # POPE's own question line passed as an answer: question_id and text, but no answer_id
-        ('{"question_id": 2, "image": "b.jpg", "text": "Is there a dog?", "label": "no"}', "looks like a question"),
-        ('{"question_id": 2, "answer_id": "x7", "model_id": "m"}', "missing key 'text'"),
-    ],
-)
-def test_bad_prediction_line_exits_2_naming_it(tmp_path, line, message):
-    root = pope_three(tmp_path)
-    preds = pope_pred_lines(tmp_path, ['{"id": 1, "prediction": "yes"}', line])
-    with pytest.raises(DataError, match=message) as exc:
-        score_file("pope_random", preds, root)
-    assert exc.value.line == 2 and exc.value.path == preds
-    res = cli("score", "--task", "pope_random", "--predictions", str(preds), "--data-root", str(root))
-    assert_clean_exit_2(res, "preds.jsonl, line 2")
-
-
-def test_a_results_json_or_a_folder_given_as_predictions_exits_2_saying_so(tmp_path):
-    root = pope_three(tmp_path)
-    results = tmp_path / "results.json"
-    results.write_text(json.dumps({"model": "deem", "tasks": {"pope_random": {"n": 3}}}, indent=2))
-    res = cli("score", "--task", "pope_random", "--predictions", str(results), "--data-root", str(root))
-    assert_clean_exit_2(res, "results.json: a run's results.json, not its predictions", "samples_<task>.jsonl")
-    res = cli("score", "--task", "pope_random", "--predictions", str(tmp_path), "--data-root", str(root))
-    assert_clean_exit_2(res, "is a folder")
-
-
-def test_prediction_file_with_bad_bytes_exits_2(tmp_path):
-    root = pope_three(tmp_path)
-    preds = tmp_path / "preds.jsonl"
-    preds.write_bytes(b'{"id": 1, "prediction": "yes"}\n{"id": 2, "prediction": "n\xf6"}\n')
-    res = cli("score", "--task", "pope_random", "--predictions", str(preds), "--data-root", str(root))
-    assert_clean_exit_2(res, "preds.jsonl, line 2", "not UTF-8")
-
-
-def test_rescoring_a_samples_file_keeps_its_errored_samples_out_of_the_metrics(tmp_path):
-    root = pope_three(tmp_path)
-    preds = pope_pred_lines(tmp_path, [
-        json.dumps({"id": "1", "prediction": "yes", "error": None}),
-        json.dumps({"id": "2", "prediction": None, "error": "cannot decode image b.jpg"}),
-        json.dumps({"id": "3", "prediction": "no", "error": None}),
-    ])
-    result, _, _ = score_file("pope_random", preds, root)
-    assert result.n == 3 and result.n_errors == 1
-    assert result.metrics["accuracy"] == 50.0  # 1 of the 2 answered samples right
 
 
 # ---- MMVP CSV ----------------------------------------------------------------------------------

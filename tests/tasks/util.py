@@ -1,4 +1,4 @@
-"""Helpers shared by the task tests: fixture location and predictions files."""
+"""Helpers shared by the task tests: fixture location, predictions files, POPE roots, the CLI."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from deem_eval.cli import app
 from deem_eval.evaluation import TaskResult
 from deem_eval.registry import TASKS
 from deem_eval.scoring import score_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+_RUNNER = CliRunner()
 
 
 def write_predictions(path: Path, predictions: dict[str, str]) -> Path:
@@ -71,3 +75,29 @@ def finalize_loading_images(t, predictions: list[str]) -> TaskResult:
         except SampleError as exc:
             outcomes.append(Outcome(s, t.prompt(s), None, error=str(exc)))
     return finalize(t, outcomes)
+
+
+def cli(*args: str):
+    return _RUNNER.invoke(app, list(args))
+
+
+def assert_clean_exit_2(res, *fragments: str) -> None:
+    """Exit 2, one 'error:' message containing every fragment, and no traceback."""
+    out = res.output
+    assert res.exit_code == 2, out
+    assert "Traceback" not in out and out.count("error:") == 1, out
+    flat = " ".join(out.split())
+    for f in fragments:
+        assert f in flat, (f, out)
+
+
+def pope_root(tmp_path: Path, lines: list[dict | str]) -> Path:
+    root = tmp_path / "root"
+    (root / "pope" / "images").mkdir(parents=True)
+    text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+    (root / "pope" / "coco_pope_random.json").write_text(text, encoding="utf-8")
+    return root
+
+
+def q(qid, image="a.jpg", label="yes", text="Is there a dog in the image?") -> dict:
+    return {"question_id": qid, "image": image, "text": text, "label": label}
